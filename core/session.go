@@ -69,6 +69,11 @@ type Session struct {
 	// empty. Recover uses it after a restart (rule P10).
 	Node string
 
+	// OpenDrafts counts the drafts open in this session; with
+	// ExtendsWhileInProgress, keepalives extend idle only while it is
+	// positive (rule P5).
+	OpenDrafts int
+
 	// Metadata is small application data carried with the session.
 	Metadata map[string]string
 

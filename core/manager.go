@@ -1,0 +1,404 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/benbjohnson/clock"
+)
+
+// maxRetries bounds how often an update is retried after a version conflict.
+const maxRetries = 8
+
+// Config configures a Manager. Only Store is required.
+type Config struct {
+	// Store keeps sessions and drafts.
+	Store Store
+	// Policy governs every session; the zero Policy means the defaults.
+	Policy Policy
+	// Clock is the source of time; nil means the real clock.
+	Clock Clock
+	// IDs supplies the random bytes of IDs; nil means crypto/rand. It is
+	// read under a lock, so a seeded reader need not be safe for concurrent
+	// use.
+	IDs IDSource
+	// Node names this process among those sharing a durable store; sessions
+	// with a connection here carry it, so Recover finds them after a
+	// restart. Empty means "local".
+	Node string
+}
+
+// Conn is a live attachment of a client to a session, such as a WebSocket,
+// that the Manager can close when the session ends or is superseded.
+type Conn interface {
+	// CloseSession tells the connection to close because of reason. It must
+	// not block: the Manager calls it after storing the change, from the
+	// goroutine that made it.
+	CloseSession(reason Reason)
+}
+
+// Status is the answer to activity and keepalives: what a client needs to
+// schedule its next pulse and show what is coming.
+type Status struct {
+	State State
+	// Deadline is the next instant the session ends by itself unless
+	// something happens, and DeadlineReason the reason it would end with.
+	Deadline       time.Time
+	DeadlineReason Reason
+	// Interval is the keepalive interval, or 0 when keepalives are off.
+	Interval time.Duration
+}
+
+// Manager applies the policy to sessions in a Store. It is safe for
+// concurrent use. It starts no goroutine: the application runs Run, or a
+// simulator calls Sweep.
+type Manager struct {
+	store   Store
+	mc      *Machine
+	p       Policy
+	clock   Clock
+	node    string
+	epoch   string
+	started time.Time
+
+	idMu sync.Mutex
+	ids  IDSource
+
+	mu     sync.Mutex
+	hot    map[string]*hotEntry // sessions this Manager is keeping in memory
+	conns  map[Conn]string      // attached connection → session ID
+	closed bool
+
+	events hub
+	wake   chan struct{}
+	armed  atomic.Int64 // UnixNano of the instant Run's timer is armed for
+}
+
+// hotEntry is what a Manager knows of a session beyond the store: touches
+// not yet checkpointed, and its connections on this node.
+type hotEntry struct {
+	s      Session   // as last stored
+	seen   time.Time // latest idle reset known, ≥ s.LastSeen
+	active time.Time // latest activity known, ≥ s.LastActivity
+	conns  []Conn
+}
+
+func (h *hotEntry) pending() bool {
+	return h.seen.After(h.s.LastSeen) || h.active.After(h.s.LastActivity)
+}
+
+// merged returns the stored session with the known touches applied.
+func (h *hotEntry) merged() Session {
+	s := h.s
+	s.LastSeen, s.LastActivity = laterOf(s.LastSeen, h.seen), laterOf(s.LastActivity, h.active)
+	return s
+}
+
+// New returns a Manager for cfg. It validates the policy and reads nothing
+// from the store; call Recover before serving after a restart.
+func New(cfg Config) (*Manager, error) {
+	if cfg.Store == nil {
+		return nil, fmt.Errorf("%w: Config.Store is nil", ErrInvalidInput)
+	}
+	mc, err := NewMachine(cfg.Policy)
+	if err != nil {
+		return nil, err
+	}
+	m := &Manager{
+		store: cfg.Store,
+		mc:    mc,
+		p:     mc.Policy(),
+		clock: cfg.Clock,
+		node:  cfg.Node,
+		ids:   cfg.IDs,
+		hot:   make(map[string]*hotEntry),
+		conns: make(map[Conn]string),
+		wake:  make(chan struct{}, 1),
+	}
+	if m.clock == nil {
+		m.clock = clock.New()
+	}
+	if m.node == "" {
+		m.node = "local"
+	}
+	if m.epoch, err = m.newID(); err != nil {
+		return nil, err
+	}
+	m.started = m.clock.Now()
+	return m, nil
+}
+
+// Policy returns the effective policy, defaults filled in.
+func (m *Manager) Policy() Policy { return m.p }
+
+// Node returns the node name this Manager writes on attached sessions.
+func (m *Manager) Node() string { return m.node }
+
+// Interval returns the keepalive interval clients are told (rule P4), or 0
+// when keepalives are disabled.
+func (m *Manager) Interval() time.Duration { return m.p.Interval() }
+
+// Subscribe returns a subscription that receives every event after its
+// change is stored (rule P18). buf sizes its channel; a subscriber whose
+// channel is full misses events rather than blocking the engine.
+func (m *Manager) Subscribe(buf int) *Subscription { return m.events.add(buf) }
+
+func (m *Manager) newID() (string, error) {
+	m.idMu.Lock()
+	defer m.idMu.Unlock()
+	return newID(m.ids)
+}
+
+func (m *Manager) checkOpen() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return ErrClosed
+	}
+	return nil
+}
+
+// load reads session id and applies what this Manager knows beyond the
+// store.
+func (m *Manager) load(ctx context.Context, id string) (Session, error) {
+	rec, err := m.store.Get(ctx, SessionKey(id))
+	if err != nil {
+		return Session{}, err
+	}
+	return m.view(rec)
+}
+
+// view decodes a session record and applies what this Manager knows beyond
+// the store. A session last checkpointed by another Manager (before a
+// restart) may have seen touches that were never written; it is given the
+// benefit of the doubt, up to CheckpointEvery, so that it never ends early.
+func (m *Manager) view(rec Record) (Session, error) {
+	s, epoch, err := decodeSession(rec)
+	if err != nil {
+		return Session{}, err
+	}
+	if epoch != m.epoch && (s.State == StateActive || s.State == StateSuspended) {
+		limit := laterOf(m.started, s.LastSeen)
+		s.LastSeen = earlierOf(s.LastSeen.Add(m.p.CheckpointEvery), limit)
+		limit = laterOf(m.started, s.LastActivity)
+		s.LastActivity = earlierOf(s.LastActivity.Add(m.p.CheckpointEvery), limit)
+	}
+	m.mu.Lock()
+	if h := m.hot[s.ID]; h != nil {
+		s.LastSeen, s.LastActivity = laterOf(s.LastSeen, h.seen), laterOf(s.LastActivity, h.active)
+	}
+	m.mu.Unlock()
+	return s, nil
+}
+
+// updateOpts adjusts one update.
+type updateOpts struct {
+	hot   bool // keep the session in memory afterwards (a touch path)
+	force bool // write a checkpoint even if none is due
+}
+
+// update loads session id, steps it with in at now, stores the result with a
+// version check (retrying on conflict), and then carries out the effects.
+func (m *Manager) update(ctx context.Context, now time.Time, id string, in Input, o updateOpts) (Session, Effects, error) {
+	if err := checkID(id); err != nil {
+		return Session{}, Effects{}, err
+	}
+	if err := m.checkOpen(); err != nil {
+		return Session{}, Effects{}, err
+	}
+	if in.Kind == InputLogin {
+		newID, err := m.newID()
+		if err != nil {
+			return Session{}, Effects{}, err
+		}
+		in.ID = newID
+	}
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return Session{}, Effects{}, fmt.Errorf("sessionkit: %w", err)
+		}
+		cur, err := m.load(ctx, id)
+		if err != nil {
+			return Session{}, Effects{}, err
+		}
+		s, eff := m.mc.Step(now, cur, in)
+		written, err := m.store1(ctx, now, in.Kind, cur, &s, &eff, o)
+		if errors.Is(err, ErrConflict) && attempt < maxRetries {
+			continue
+		}
+		if err != nil {
+			return Session{}, Effects{}, err
+		}
+		m.apply(now, cur, s, eff, written, o)
+		return s, eff, eff.Err
+	}
+}
+
+// store1 writes what Step decided for one session: a purge, a rotation, a
+// state change, or a checkpoint when one is due. It reports whether s was
+// written.
+func (m *Manager) store1(ctx context.Context, now time.Time, kind InputKind, cur Session, s *Session, eff *Effects, o updateOpts) (bool, error) {
+	if eff.Purge {
+		return false, m.store.Delete(ctx, SessionKey(cur.ID), cur.Version)
+	}
+	// Touches alone are never written here: Sweep flushes them in batches.
+	write := eff.Persist || o.force
+	if !write && kind == InputDeadline {
+		// The stored deadline lags touches held in memory: checkpoint them,
+		// so the sweep does not come back for a deadline already moved.
+		stored, _ := m.mc.Deadline(&cur)
+		write = !eff.Deadline.Equal(stored)
+	}
+	if !write {
+		return false, nil
+	}
+	if eff.PreviousID != "" {
+		s.Version = 0
+	}
+	rec, err := m.mc.encodeSession(s, m.epoch)
+	if err != nil {
+		return false, err
+	}
+	v, err := m.store.Put(ctx, rec)
+	if err != nil {
+		return false, err
+	}
+	s.Version = v
+	if eff.PreviousID != "" {
+		// The new ID is stored; the old one must stop working. Delete it
+		// unconditionally: it is ours to retire.
+		if err := m.store.Delete(ctx, SessionKey(eff.PreviousID), 0); err != nil {
+			return true, fmt.Errorf("sessionkit: retiring rotated id: %w", err)
+		}
+	}
+	return true, nil
+}
+
+// apply records the stored result in memory and carries out the effects that
+// follow storage: emit the event, close connections, re-arm the deadline.
+func (m *Manager) apply(now time.Time, cur, s Session, eff Effects, written bool, o updateOpts) {
+	var closing []Conn
+	m.mu.Lock()
+	h := m.hot[cur.ID]
+	if eff.PreviousID != "" && h != nil {
+		delete(m.hot, cur.ID)
+		m.hot[s.ID] = h
+		for _, c := range h.conns {
+			m.conns[c] = s.ID
+		}
+	}
+	switch {
+	case eff.Purge || s.State == StateEnded:
+		if h != nil {
+			if eff.Close != "" {
+				closing = h.conns
+			}
+			for _, c := range h.conns {
+				delete(m.conns, c)
+			}
+			delete(m.hot, s.ID)
+		}
+	case h == nil && o.hot:
+		h = &hotEntry{s: s, seen: s.LastSeen, active: s.LastActivity}
+		if !written {
+			h.s = cur // the store still holds cur
+		}
+		m.hot[s.ID] = h
+	case h != nil:
+		if s.Version > h.s.Version {
+			h.s = s
+		}
+		h.seen, h.active = laterOf(h.seen, s.LastSeen), laterOf(h.active, s.LastActivity)
+		if !o.hot && len(h.conns) == 0 && !h.pending() {
+			delete(m.hot, s.ID)
+		}
+	}
+	m.mu.Unlock()
+
+	if eff.Event != "" {
+		e := Event{Type: eff.Event, Session: s.ID, Subject: s.Subject, Reference: s.ReferenceID,
+			Reason: eff.Reason, PreviousID: eff.PreviousID, At: now}
+		if eff.Event == EventEnded {
+			e.At = s.EndedAt
+		}
+		m.events.emit(e)
+	}
+	for _, c := range closing {
+		c.CloseSession(eff.Close)
+	}
+	if !eff.Purge {
+		m.poke(eff.Deadline)
+	}
+}
+
+// poke wakes Run if t is earlier than the instant it is armed for.
+func (m *Manager) poke(t time.Time) {
+	armed := m.armed.Load()
+	if armed != 0 && t.UnixNano() >= armed {
+		return
+	}
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// touch handles activity and keepalives. A touch of a session kept in
+// memory that changes no state is handled there, without the store; Sweep
+// checkpoints it later. The rest take the full update.
+func (m *Manager) touch(ctx context.Context, id string, kind InputKind) (Status, error) {
+	if !ValidID(id) {
+		return Status{}, ErrInvalidID
+	}
+	now := m.clock.Now()
+	m.mu.Lock()
+	if h := m.hot[id]; h != nil && !m.closed {
+		s, eff := m.mc.Step(now, h.merged(), Input{Kind: kind})
+		if eff.Err == nil && !eff.Persist && eff.Event == "" {
+			h.seen, h.active = s.LastSeen, s.LastActivity
+			m.mu.Unlock()
+			return m.status(&s, &eff), nil
+		}
+	}
+	m.mu.Unlock()
+	s, eff, err := m.update(ctx, now, id, Input{Kind: kind}, updateOpts{hot: true})
+	if err != nil {
+		return Status{}, err
+	}
+	return m.status(&s, &eff), nil
+}
+
+func (m *Manager) status(s *Session, eff *Effects) Status {
+	return Status{State: s.State, Deadline: eff.Deadline, DeadlineReason: eff.DeadlineReason, Interval: m.Interval()}
+}
+
+// Activity records a request or user action (rules P2, P3): it resets the idle
+// clock, renews the authentication and starts or resumes the session.
+func (m *Manager) Activity(ctx context.Context, id string) (Status, error) {
+	return m.touch(ctx, id, InputActivity)
+}
+
+// KeepAlive records a pulse (rules P4, P5). It resets the idle clock only as
+// Policy.KeepAlive.ExtendsIdle says, and writes the store at most once per
+// CheckpointEvery. It fails with ErrWrongState when keepalives are disabled.
+func (m *Manager) KeepAlive(ctx context.Context, id string) (Status, error) {
+	return m.touch(ctx, id, InputKeepAlive)
+}
+
+func laterOf(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+func earlierOf(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
