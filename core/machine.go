@@ -11,19 +11,19 @@ type InputKind uint8
 
 // Inputs to Step.
 const (
-	InputCreate       InputKind = iota + 1 // a new session; Step is given the zero Session
-	InputActivity                          // a request or user action
-	InputKeepAlive                         // a pulse
-	InputResume                            // a client came back with the ID
-	InputLogin                             // authentication; rotates the ID
-	InputAttach                            // a connection attached on Input.Node
-	InputDisconnect                        // the last connection went away (Input.Reason)
-	InputLogout                            // the user logged out
-	InputRevoke                            // the application revoked the subject's sessions
-	InputSupersede                         // a newer login of the subject displaced this session
-	InputDeadline                          // time passed; end what is due
-	InputDraftOpened                       // a draft was opened in the session
-	InputDraftClosed                       // a draft open in the session was closed, deleted or moved
+	InputCreate      InputKind = iota + 1 // a new session; Step is given the zero Session
+	InputActivity                         // a request or user action
+	InputKeepAlive                        // a pulse
+	InputResume                           // a client came back with the ID
+	InputLogin                            // authentication; rotates the ID
+	InputAttach                           // a connection attached on Input.Node
+	InputDisconnect                       // the last connection went away (Input.Reason)
+	InputLogout                           // the user logged out
+	InputRevoke                           // the application revoked the subject's sessions
+	InputSupersede                        // a newer login of the subject displaced this session
+	InputDeadline                         // time passed; end what is due
+	InputDraftOpened                      // a draft was opened in the session
+	InputDraftClosed                      // a draft open in the session was closed, deleted or moved
 )
 
 var inputNames = [...]string{

@@ -114,7 +114,7 @@ type conn struct {
 }
 
 func (c *conn) CloseSession(r core.Reason) { c.mu.Lock(); c.reason = r; c.mu.Unlock() }
-func (c *conn) closedWith() core.Reason   { c.mu.Lock(); defer c.mu.Unlock(); return c.reason }
+func (c *conn) closedWith() core.Reason    { c.mu.Lock(); defer c.mu.Unlock(); return c.reason }
 
 var ctx = context.Background()
 
@@ -674,9 +674,12 @@ func TestBadInput(t *testing.T) {
 		"control in reference": func() error { _, err := f.m.Create(ctx, core.CreateOptions{Reference: "a\x00b"}); return err }(),
 		"long subject":         func() error { _, err := f.m.Login(ctx, s.ID, string(make([]byte, 300))); return err }(),
 		"empty subject":        func() error { _, err := f.m.Login(ctx, s.ID, ""); return err }(),
-		"huge draft":           func() error { _, err := f.m.SaveDraft(ctx, s.ID, core.DraftSave{Data: make([]byte, 2<<20), Mode: core.SaveAuto}); return err }(),
-		"unknown mode":         func() error { _, err := f.m.SaveDraft(ctx, s.ID, core.DraftSave{Mode: "later"}); return err }(),
-		"revoke nobody":        func() error { _, err := f.m.Revoke(ctx, ""); return err }(),
+		"huge draft": func() error {
+			_, err := f.m.SaveDraft(ctx, s.ID, core.DraftSave{Data: make([]byte, 2<<20), Mode: core.SaveAuto})
+			return err
+		}(),
+		"unknown mode":  func() error { _, err := f.m.SaveDraft(ctx, s.ID, core.DraftSave{Mode: "later"}); return err }(),
+		"revoke nobody": func() error { _, err := f.m.Revoke(ctx, ""); return err }(),
 	} {
 		if !errors.Is(err, core.ErrInvalidInput) {
 			t.Errorf("%s: %v, want ErrInvalidInput", name, err)
