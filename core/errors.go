@@ -59,6 +59,9 @@ type EndedError struct {
 }
 
 func (e *EndedError) Error() string {
+	if e.Reason == ReasonExpired {
+		return ErrExpired.Error()
+	}
 	return fmt.Sprintf("sessionkit: session ended: %s", e.Reason)
 }
 

@@ -122,25 +122,26 @@ func (m *Machine) Deadline(s *Session) (time.Time, Reason) {
 		return s.EndedAt.Add(p.Retention), ""
 	}
 	at, why := s.CreatedAt.Add(p.TTL), ReasonExpired
-	earlier := func(t time.Time, r Reason) {
-		if t.Before(at) {
-			at, why = t, r
-		}
-	}
 	if s.State == StateNotStarted {
-		earlier(s.CreatedAt.Add(p.NotStartedTimeout), ReasonNotStartedPruned)
+		if t := s.CreatedAt.Add(p.NotStartedTimeout); t.Before(at) {
+			at, why = t, ReasonNotStartedPruned
+		}
 		return at, why
 	}
-	if s.Subject != "" {
-		if p.MaxAuthAge > 0 {
-			earlier(s.AuthAt.Add(p.MaxAuthAge), ReasonMaxAuthAge)
+	if s.Subject != "" && p.MaxAuthAge > 0 {
+		if t := s.AuthAt.Add(p.MaxAuthAge); t.Before(at) {
+			at, why = t, ReasonMaxAuthAge
 		}
-		if p.AuthTimeout > 0 {
-			earlier(s.LastActivity.Add(p.AuthTimeout), ReasonAuthTimeout)
+	}
+	if s.Subject != "" && p.AuthTimeout > 0 {
+		if t := s.LastActivity.Add(p.AuthTimeout); t.Before(at) {
+			at, why = t, ReasonAuthTimeout
 		}
 	}
 	if p.IdleTimeout > 0 {
-		earlier(s.LastSeen.Add(p.IdleTimeout), ReasonIdleTimeout)
+		if t := s.LastSeen.Add(p.IdleTimeout); t.Before(at) {
+			at, why = t, ReasonIdleTimeout
+		}
 	}
 	return at, why
 }

@@ -140,7 +140,12 @@ func (m *Manager) Node() string { return m.node }
 
 // Interval returns the keepalive interval clients are told (rule P4), or 0
 // when keepalives are disabled.
-func (m *Manager) Interval() time.Duration { return m.p.Interval() }
+func (m *Manager) Interval() time.Duration {
+	if m.p.KeepAlive.Disabled {
+		return 0
+	}
+	return m.p.KeepAlive.Interval
+}
 
 // Subscribe returns a subscription that receives every event after its
 // change is stored (rule P18). buf sizes its channel; a subscriber whose
