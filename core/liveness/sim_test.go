@@ -271,6 +271,7 @@ func TestSimulatedClientsAndService(t *testing.T) {
 	intervals := []time.Duration{sec(2), sec(20), sec(45)}
 	for seed := uint64(1); seed <= 24; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
 			runSim(t, seed, intervals[seed%uint64(len(intervals))])
 		})
 	}
@@ -293,7 +294,9 @@ func runSim(t *testing.T, seed uint64, interval time.Duration) {
 		maxLate:  min(svcCfg.Margin, ack) / 20,
 	}
 	const n = 40
-	end := at(2 * time.Hour)
+	// Long enough for hundreds of keepalives and for minute-throttled
+	// timers, short enough to keep the race detector's run brief.
+	end := at(min(2*time.Hour, max(30*time.Minute, 300*interval)))
 	failBy := end.Add(-svcCfg.LivenessTimeout - 5*time.Minute)
 	for i := range n {
 		// Clients start with another interval and learn the service's
@@ -316,7 +319,7 @@ func runSim(t *testing.T, seed uint64, interval time.Duration) {
 			s.push(simEvent{at: cl.failAt, kind: evFail, client: i})
 		}
 		for k := rng.IntN(5); k > 0; k-- { // visibilitychange, online
-			s.push(simEvent{at: at(time.Duration(rng.Int64N(int64(2 * time.Hour)))), kind: evKick, client: i})
+			s.push(simEvent{at: at(time.Duration(rng.Int64N(int64(end.Sub(base))))), kind: evKick, client: i})
 		}
 	}
 	for s.q.Len() > 0 {
