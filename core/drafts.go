@@ -164,6 +164,7 @@ func (m *Manager) CloseDraft(ctx context.Context, id, draftID string, version ui
 	}
 	dr.State = DraftClosed
 	dr.UpdatedAt = m.clock.Now()
+	dr.ExpiresAt = dr.UpdatedAt.Add(m.p.DraftRetention)
 	if err := m.putDraft(ctx, &dr); err != nil {
 		return Draft{}, err
 	}
@@ -172,9 +173,11 @@ func (m *Manager) CloseDraft(ctx context.Context, id, draftID string, version ui
 	return dr, nil
 }
 
-// DeleteDraft removes a draft of the owner of session id. Deleting a draft
-// that does not exist fails with ErrNotFound.
-func (m *Manager) DeleteDraft(ctx context.Context, id, draftID string) error {
+// DeleteDraft removes a draft of the owner of session id. version must be
+// the draft's current version, so a stale tab cannot delete newer work; 0
+// deletes whatever version there is. Deleting a draft that does not exist
+// fails with ErrNotFound.
+func (m *Manager) DeleteDraft(ctx context.Context, id, draftID string, version uint64) error {
 	s, err := m.Get(ctx, id)
 	if err != nil {
 		return err
@@ -182,6 +185,9 @@ func (m *Manager) DeleteDraft(ctx context.Context, id, draftID string) error {
 	dr, err := m.ownDraft(ctx, &s, draftID)
 	if err != nil {
 		return err
+	}
+	if version != 0 && version != dr.Version {
+		return fmt.Errorf("%w: draft is at version %d, the delete names %d", ErrConflict, dr.Version, version)
 	}
 	if err := m.store.Delete(ctx, DraftKey(dr.ID), dr.Version); err != nil {
 		return err
@@ -264,8 +270,8 @@ func (m *Manager) moveDrafts(ctx context.Context, oldOwner, prevID string, s *Se
 			return err
 		}
 		for _, d := range list {
-			if d.Owner != oldOwner && d.Session != prevID {
-				continue
+			if d.Owner == newOwner && d.Session != prevID {
+				continue // already where it belongs
 			}
 			d.Owner = newOwner
 			if d.Session == prevID && prevID != "" {

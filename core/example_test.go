@@ -31,7 +31,7 @@ func (c printConn) CloseSession(r core.Reason) { fmt.Printf("%s closed: %s\n", c
 // supersedes the first, and a lost link ends the session.
 func Example_realtime() {
 	ctx := context.Background()
-	m, _ := exampleManager(core.RealtimePolicy())
+	m, c := exampleManager(core.RealtimePolicy())
 	fmt.Println("keepalive every", m.Interval())
 
 	guest, _ := m.Create(ctx, core.CreateOptions{Channel: "api"})
@@ -39,6 +39,7 @@ func Example_realtime() {
 	m.Attach(ctx, first.ID, printConn{"laptop"})
 	m.KeepAlive(ctx, first.ID)
 
+	c.Add(time.Minute)
 	other, _ := m.Create(ctx, core.CreateOptions{Channel: "api"})
 	second, _ := m.Login(ctx, other.ID, "ann") // the laptop is told to close
 	_, err := m.KeepAlive(ctx, first.ID)

@@ -122,21 +122,23 @@ func (m *Machine) Deadline(s *Session) (time.Time, Reason) {
 		return s.EndedAt.Add(p.Retention), ""
 	}
 	at, why := s.CreatedAt.Add(p.TTL), ReasonExpired
-	if s.State == StateNotStarted {
-		if t := s.CreatedAt.Add(p.NotStartedTimeout); t.Before(at) {
-			at, why = t, ReasonNotStartedPruned
-		}
-		return at, why
-	}
+	// A session created for a subject counts as a login: its
+	// authentication runs even before its first activity.
 	if s.Subject != "" && p.MaxAuthAge > 0 {
 		if t := s.AuthAt.Add(p.MaxAuthAge); t.Before(at) {
 			at, why = t, ReasonMaxAuthAge
 		}
 	}
 	if s.Subject != "" && p.AuthTimeout > 0 {
-		if t := s.LastActivity.Add(p.AuthTimeout); t.Before(at) {
+		if t := s.LastSeen.Add(p.AuthTimeout); t.Before(at) {
 			at, why = t, ReasonAuthTimeout
 		}
+	}
+	if s.State == StateNotStarted {
+		if t := s.CreatedAt.Add(p.NotStartedTimeout); t.Before(at) {
+			at, why = t, ReasonNotStartedPruned
+		}
+		return at, why
 	}
 	if p.IdleTimeout > 0 {
 		if t := s.LastSeen.Add(p.IdleTimeout); t.Before(at) {
@@ -218,6 +220,9 @@ func (m *Machine) stepLive(now time.Time, s *Session, in Input) Effects {
 			eff.Persist, eff.Event = true, EventResumed
 		}
 	case InputKeepAlive:
+		// A pulse that counts resets the idle clock, which also renews the
+		// authentication: the pulse exists so that a user busy on a form is
+		// not timed out by either (rule P3, P5).
 		k := m.p.KeepAlive
 		switch {
 		case k.Disabled:

@@ -89,12 +89,28 @@ func TestP3Auth(t *testing.T) {
 		t.Errorf("at max age: err %v, reason %v", eff.Err, got.EndReason)
 	}
 
-	s = created(t, m, "", false)
-	s, _ = m.Step(t0, s, Input{Kind: InputLogin, Subject: "ann", ID: "BBBBBBBBBBBBBBBBBBBBBA"})
-	s, _ = m.Step(t0.Add(10*time.Minute), s, Input{Kind: InputKeepAlive}) // a pulse is not activity
-	got, eff = m.Step(t0.Add(30*time.Minute), s, Input{Kind: InputKeepAlive})
-	if r, _ := EndReason(eff.Err); r != ReasonAuthTimeout || got.State != StateEnded {
-		t.Errorf("auth timeout: err %v, state %v", eff.Err, got.State)
+	// A pulse that does not count (while_in_progress, no form open) renews
+	// nothing; one that counts renews the authentication too.
+	for _, tt := range []struct {
+		scope KeepAliveScope
+		ends  bool
+	}{{ExtendsWhileInProgress, true}, {ExtendsAlways, false}} {
+		m := machine(t, Policy{AuthTimeout: 30 * time.Minute, KeepAlive: KeepAlive{ExtendsIdle: tt.scope}})
+		s = created(t, m, "", false)
+		s, _ = m.Step(t0, s, Input{Kind: InputLogin, Subject: "ann", ID: "BBBBBBBBBBBBBBBBBBBBBA"})
+		s, _ = m.Step(t0.Add(10*time.Minute), s, Input{Kind: InputKeepAlive})
+		got, eff = m.Step(t0.Add(30*time.Minute), s, Input{Kind: InputKeepAlive})
+		if r, _ := EndReason(eff.Err); (r == ReasonAuthTimeout) != tt.ends {
+			t.Errorf("%s: err %v, state %v; want ended=%v", tt.scope, eff.Err, got.State, tt.ends)
+		}
+	}
+
+	// A session created for a subject is authenticated from creation:
+	// MaxAuthAge runs even before its first activity.
+	m = machine(t, Policy{MaxAuthAge: time.Hour})
+	s = created(t, m, "ann", false)
+	if _, eff := m.Step(t0.Add(5*time.Hour), s, Input{Kind: InputActivity}); !errors.Is(eff.Err, ErrEnded) {
+		t.Errorf("max auth age before start: %v", eff.Err)
 	}
 
 	// Guests have no authentication to time out.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,9 +27,11 @@ type Config struct {
 	// read under a lock, so a seeded reader need not be safe for concurrent
 	// use.
 	IDs IDSource
-	// Node names this process among those sharing a durable store; sessions
-	// with a connection here carry it, so Recover finds them after a
-	// restart. Empty means "local".
+	// Node names this process; sessions with a connection here carry it,
+	// so Recover finds them after a restart. Empty means "local". One
+	// Manager at a time may serve a store: a Manager trusts what it holds in
+	// memory over the store, so two live on one store would each miss the
+	// other's touches.
 	Node string
 }
 
@@ -68,20 +71,27 @@ type Manager struct {
 	idMu sync.Mutex
 	ids  IDSource
 
-	mu     sync.Mutex
-	hot    map[string]*hotEntry // sessions this Manager is keeping in memory
-	conns  map[Conn]string      // attached connection → session ID
-	closed bool
+	// stripes serialise the updates of one session (load, step, store,
+	// apply, connection bookkeeping), so concurrent calls cannot undo each
+	// other and events of a session leave in the order they were stored.
+	stripes [64]sync.Mutex
+
+	mu        sync.Mutex
+	hot       map[string]*hotEntry // sessions this Manager is keeping in memory
+	conns     map[Conn]string      // attached connection → session ID
+	closed    bool
+	lastEvict time.Time
 
 	events hub
 	wake   chan struct{}
-	armed  atomic.Int64 // UnixNano of the instant Run's timer is armed for
+	armed  atomic.Int64 // UnixNano of the instant Run's timer is armed for; 0 while sweeping
 }
 
 // hotEntry is what a Manager knows of a session beyond the store: touches
-// not yet checkpointed, and its connections on this node.
+// not yet written, and its connections on this node.
 type hotEntry struct {
-	s      Session   // as last stored
+	s      Session   // as last read or written, with restart slack applied
+	stored time.Time // LastSeen as it is in the store, without slack
 	seen   time.Time // latest idle reset known, ≥ s.LastSeen
 	active time.Time // latest activity known, ≥ s.LastActivity
 	conns  []Conn
@@ -91,7 +101,7 @@ func (h *hotEntry) pending() bool {
 	return h.seen.After(h.s.LastSeen) || h.active.After(h.s.LastActivity)
 }
 
-// merged returns the stored session with the known touches applied.
+// merged returns the session with the known touches applied.
 func (h *hotEntry) merged() Session {
 	s := h.s
 	s.LastSeen, s.LastActivity = laterOf(s.LastSeen, h.seen), laterOf(s.LastActivity, h.active)
@@ -106,6 +116,9 @@ func New(cfg Config) (*Manager, error) {
 	}
 	mc, err := NewMachine(cfg.Policy)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkText("node", cfg.Node); err != nil {
 		return nil, err
 	}
 	m := &Manager{
@@ -129,6 +142,7 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	m.started = m.clock.Now()
+	m.lastEvict = m.started
 	return m, nil
 }
 
@@ -167,102 +181,139 @@ func (m *Manager) checkOpen() error {
 	return nil
 }
 
-// load reads session id and applies what this Manager knows beyond the
-// store.
-func (m *Manager) load(ctx context.Context, id string) (Session, error) {
+// lock takes the stripes of the given session IDs, in a fixed order so two
+// callers never deadlock, and returns the function that releases them.
+func (m *Manager) lock(a, b string) func() {
+	i, j := stripe(a), stripe(b)
+	if b == "" || i == j {
+		m.stripes[i].Lock()
+		return m.stripes[i].Unlock
+	}
+	if i > j {
+		i, j = j, i
+	}
+	m.stripes[i].Lock()
+	m.stripes[j].Lock()
+	return func() { m.stripes[j].Unlock(); m.stripes[i].Unlock() }
+}
+
+// stripe hashes an ID to a stripe (FNV-1a).
+func stripe(id string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h = (h ^ uint32(id[i])) * 16777619
+	}
+	return int(h % 64)
+}
+
+// load reads session id. It returns the session as this Manager sees it
+// (see view) and the LastSeen the store holds.
+func (m *Manager) load(ctx context.Context, id string) (Session, time.Time, error) {
 	rec, err := m.store.Get(ctx, SessionKey(id))
 	if err != nil {
-		return Session{}, err
+		return Session{}, time.Time{}, err
 	}
 	return m.view(rec)
 }
 
 // view decodes a session record and applies what this Manager knows beyond
-// the store. A session last checkpointed by another Manager (before a
-// restart) may have seen touches that were never written; it is given the
-// benefit of the doubt, up to CheckpointEvery, so that it never ends early.
-func (m *Manager) view(rec Record) (Session, error) {
+// the store. A session last written by another Manager (before a restart)
+// may have seen touches that were never written; but a touch is written
+// whenever it moves the idle clock CheckpointEvery or more past the stored
+// one, so allowing that much more is enough for the session never to end
+// early. It also returns the LastSeen the store holds.
+func (m *Manager) view(rec Record) (Session, time.Time, error) {
 	s, epoch, err := decodeSession(rec)
 	if err != nil {
-		return Session{}, err
+		return Session{}, time.Time{}, err
 	}
-	if epoch != m.epoch && (s.State == StateActive || s.State == StateSuspended) {
-		limit := laterOf(m.started, s.LastSeen)
-		s.LastSeen = earlierOf(s.LastSeen.Add(m.p.CheckpointEvery), limit)
-		limit = laterOf(m.started, s.LastActivity)
-		s.LastActivity = earlierOf(s.LastActivity.Add(m.p.CheckpointEvery), limit)
+	stored := s.LastSeen
+	if epoch != m.epoch && s.Live() {
+		s.LastSeen = earlierOf(s.LastSeen.Add(m.p.CheckpointEvery), laterOf(m.started, s.LastSeen))
 	}
 	m.mu.Lock()
 	if h := m.hot[s.ID]; h != nil {
 		s.LastSeen, s.LastActivity = laterOf(s.LastSeen, h.seen), laterOf(s.LastActivity, h.active)
 	}
 	m.mu.Unlock()
-	return s, nil
+	return s, stored, nil
 }
 
 // updateOpts adjusts one update.
 type updateOpts struct {
 	hot   bool // keep the session in memory afterwards (a touch path)
-	force bool // write a checkpoint even if none is due
+	force bool // write even if nothing is due
 }
 
-// update loads session id, steps it with in at now, stores the result with a
-// version check (retrying on conflict), and then carries out the effects.
+// update serialises with other updates of session id, then runs updateLocked.
 func (m *Manager) update(ctx context.Context, now time.Time, id string, in Input, o updateOpts) (Session, Effects, error) {
 	if err := checkID(id); err != nil {
 		return Session{}, Effects{}, err
 	}
+	defer m.lock(id, "")()
+	return m.updateLocked(ctx, now, id, in, o)
+}
+
+// updateLocked loads session id, steps it with in at now, stores the result
+// with a version check (retrying on conflict), and then carries out the
+// effects. The caller holds the session's stripe.
+func (m *Manager) updateLocked(ctx context.Context, now time.Time, id string, in Input, o updateOpts) (Session, Effects, error) {
 	if err := m.checkOpen(); err != nil {
 		return Session{}, Effects{}, err
-	}
-	if in.Kind == InputLogin {
-		newID, err := m.newID()
-		if err != nil {
-			return Session{}, Effects{}, err
-		}
-		in.ID = newID
 	}
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
 			return Session{}, Effects{}, fmt.Errorf("sessionkit: %w", err)
 		}
-		cur, err := m.load(ctx, id)
+		cur, stored, err := m.load(ctx, id)
 		if err != nil {
 			return Session{}, Effects{}, err
 		}
 		s, eff := m.mc.Step(now, cur, in)
-		written, err := m.store1(ctx, now, in.Kind, cur, &s, &eff, o)
+		written, err := m.store1(ctx, in.Kind, cur, stored, &s, &eff, o)
 		if errors.Is(err, ErrConflict) && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
 			return Session{}, Effects{}, err
 		}
-		m.apply(now, cur, s, eff, written, o)
+		if written {
+			stored = s.LastSeen
+		}
+		m.apply(now, cur.ID, s, stored, eff, written, o)
 		return s, eff, eff.Err
 	}
 }
 
-// store1 writes what Step decided for one session: a purge, a rotation, a
-// state change, or a checkpoint when one is due. It reports whether s was
-// written.
-func (m *Manager) store1(ctx context.Context, now time.Time, kind InputKind, cur Session, s *Session, eff *Effects, o updateOpts) (bool, error) {
+// mustWrite says whether a touch has to reach the store before it is
+// acknowledged: it moved the idle clock CheckpointEvery or more past the
+// stored value, and some deadline reads that clock. This is what lets a
+// restarted Manager bound what it lost (see view).
+func (m *Manager) mustWrite(s *Session, stored time.Time) bool {
+	p := &m.p
+	reads := p.IdleTimeout > 0 || (p.AuthTimeout > 0 && s.Subject != "")
+	return reads && s.LastSeen.Sub(stored) >= p.CheckpointEvery
+}
+
+// store1 writes what Step decided for one session: a purge, a state change,
+// a due checkpoint, or a deadline the store holds too early. It reports
+// whether s was written.
+func (m *Manager) store1(ctx context.Context, kind InputKind, cur Session, stored time.Time, s *Session, eff *Effects, o updateOpts) (bool, error) {
 	if eff.Purge {
 		return false, m.store.Delete(ctx, SessionKey(cur.ID), cur.Version)
 	}
-	// Touches alone are never written here: Sweep flushes them in batches.
-	write := eff.Persist || o.force
+	write := eff.Persist || o.force || (eff.Touched && m.mustWrite(s, stored))
 	if !write && kind == InputDeadline {
-		// The stored deadline lags touches held in memory: checkpoint them,
-		// so the sweep does not come back for a deadline already moved.
-		stored, _ := m.mc.Deadline(&cur)
-		write = !eff.Deadline.Equal(stored)
+		// The due index holds the deadline of the stored values; touches
+		// held in memory (or restart slack) have moved it since. Write it,
+		// or the sweep comes back for a deadline that is not due.
+		raw := cur
+		raw.LastSeen = stored
+		was, _ := m.mc.Deadline(&raw)
+		write = !eff.Deadline.Equal(was)
 	}
 	if !write {
 		return false, nil
-	}
-	if eff.PreviousID != "" {
-		s.Version = 0
 	}
 	rec, err := m.mc.encodeSession(s, m.epoch)
 	if err != nil {
@@ -273,24 +324,18 @@ func (m *Manager) store1(ctx context.Context, now time.Time, kind InputKind, cur
 		return false, err
 	}
 	s.Version = v
-	if eff.PreviousID != "" {
-		// The new ID is stored; the old one must stop working. Delete it
-		// unconditionally: it is ours to retire.
-		if err := m.store.Delete(ctx, SessionKey(eff.PreviousID), 0); err != nil {
-			return true, fmt.Errorf("sessionkit: retiring rotated id: %w", err)
-		}
-	}
 	return true, nil
 }
 
 // apply records the stored result in memory and carries out the effects that
 // follow storage: emit the event, close connections, re-arm the deadline.
-func (m *Manager) apply(now time.Time, cur, s Session, eff Effects, written bool, o updateOpts) {
+// The caller holds the session's stripe (both, for a rotation).
+func (m *Manager) apply(now time.Time, prevID string, s Session, stored time.Time, eff Effects, written bool, o updateOpts) {
 	var closing []Conn
 	m.mu.Lock()
-	h := m.hot[cur.ID]
-	if eff.PreviousID != "" && h != nil {
-		delete(m.hot, cur.ID)
+	h := m.hot[prevID]
+	if prevID != s.ID && h != nil {
+		delete(m.hot, prevID)
 		m.hot[s.ID] = h
 		for _, c := range h.conns {
 			m.conns[c] = s.ID
@@ -299,23 +344,20 @@ func (m *Manager) apply(now time.Time, cur, s Session, eff Effects, written bool
 	switch {
 	case eff.Purge || s.State == StateEnded:
 		if h != nil {
-			if eff.Close != "" {
-				closing = h.conns
-			}
+			closing = h.conns
 			for _, c := range h.conns {
 				delete(m.conns, c)
 			}
 			delete(m.hot, s.ID)
 		}
 	case h == nil && o.hot:
-		h = &hotEntry{s: s, seen: s.LastSeen, active: s.LastActivity}
-		if !written {
-			h.s = cur // the store still holds cur
-		}
+		h = &hotEntry{s: s, stored: stored, seen: s.LastSeen, active: s.LastActivity}
+		h.s.Metadata = maps.Clone(s.Metadata)
 		m.hot[s.ID] = h
 	case h != nil:
-		if s.Version > h.s.Version {
-			h.s = s
+		if written {
+			h.s, h.stored = s, stored
+			h.s.Metadata = maps.Clone(s.Metadata)
 		}
 		h.seen, h.active = laterOf(h.seen, s.LastSeen), laterOf(h.active, s.LastActivity)
 		if !o.hot && len(h.conns) == 0 && !h.pending() {
@@ -332,8 +374,12 @@ func (m *Manager) apply(now time.Time, cur, s Session, eff Effects, written bool
 		}
 		m.events.emit(e)
 	}
+	why := eff.Close
+	if why == "" {
+		why = s.EndReason
+	}
 	for _, c := range closing {
-		c.CloseSession(eff.Close)
+		c.CloseSession(why)
 	}
 	if !eff.Purge {
 		m.poke(eff.Deadline)
@@ -353,8 +399,8 @@ func (m *Manager) poke(t time.Time) {
 }
 
 // touch handles activity and keepalives. A touch of a session kept in
-// memory that changes no state is handled there, without the store; Sweep
-// checkpoints it later. The rest take the full update.
+// memory that changes no state and need not be written yet is handled there,
+// without the store. The rest take the full update.
 func (m *Manager) touch(ctx context.Context, id string, kind InputKind) (Status, error) {
 	if !ValidID(id) {
 		return Status{}, ErrInvalidID
@@ -363,7 +409,7 @@ func (m *Manager) touch(ctx context.Context, id string, kind InputKind) (Status,
 	m.mu.Lock()
 	if h := m.hot[id]; h != nil && !m.closed {
 		s, eff := m.mc.Step(now, h.merged(), Input{Kind: kind})
-		if eff.Err == nil && !eff.Persist && eff.Event == "" {
+		if eff.Err == nil && !eff.Persist && eff.Event == "" && !m.mustWrite(&s, h.stored) {
 			h.seen, h.active = s.LastSeen, s.LastActivity
 			m.mu.Unlock()
 			return m.status(&s, &eff), nil
@@ -387,9 +433,12 @@ func (m *Manager) Activity(ctx context.Context, id string) (Status, error) {
 	return m.touch(ctx, id, InputActivity)
 }
 
-// KeepAlive records a pulse (rules P4, P5). It resets the idle clock only as
-// Policy.KeepAlive.ExtendsIdle says, and writes the store at most once per
-// CheckpointEvery. It fails with ErrWrongState when keepalives are disabled.
+// KeepAlive records a pulse (rules P4, P5). A pulse that counts under
+// Policy.KeepAlive.ExtendsIdle resets the idle clock and renews the
+// authentication, as activity does; none extends MaxAuthAge. Pulses are
+// handled in memory; one is written to the store only when it moves the idle
+// clock CheckpointEvery or more past the stored value and a timeout reads
+// that clock. It fails with ErrWrongState when keepalives are disabled.
 func (m *Manager) KeepAlive(ctx context.Context, id string) (Status, error) {
 	return m.touch(ctx, id, InputKeepAlive)
 }

@@ -178,7 +178,9 @@ func TestP2IdleEndsOnSweepAndOnAccess(t *testing.T) {
 }
 
 func TestP3AuthTimeoutThroughManager(t *testing.T) {
-	f := newFixture(t, core.Policy{AuthTimeout: 30 * time.Minute, MaxAuthAge: time.Hour})
+	// Pulses that do not count (no form open) renew nothing.
+	f := newFixture(t, core.Policy{AuthTimeout: 30 * time.Minute, MaxAuthAge: time.Hour,
+		KeepAlive: core.KeepAlive{ExtendsIdle: core.ExtendsWhileInProgress}})
 	s, err := f.m.Login(ctx, f.create(core.CreateOptions{}).ID, "ann")
 	if err != nil {
 		t.Fatal(err)
@@ -197,6 +199,20 @@ func TestP3AuthTimeoutThroughManager(t *testing.T) {
 		_, err = f.m.Activity(ctx, s.ID)
 	}
 	wantReason(t, err, core.ReasonMaxAuthAge)
+}
+
+func TestP3CountedPulseRenewsAuth(t *testing.T) {
+	f := newFixture(t, core.FormsPolicy()) // auth 30 min, idle 15 min, pulses while a form is open
+	s, _ := f.m.Login(ctx, f.create(core.CreateOptions{}).ID, "ann")
+	if _, err := f.m.SaveDraft(ctx, s.ID, core.DraftSave{Data: []byte("x"), Mode: core.SaveAuto}); err != nil {
+		t.Fatal(err)
+	}
+	for range 8 { // an hour of pulses with the form open, no typing
+		f.advance(f.m.Interval())
+		if _, err := f.m.KeepAlive(ctx, s.ID); err != nil {
+			t.Fatalf("at %v: %v", f.clock.Now().Sub(t0), err)
+		}
+	}
 }
 
 func TestP5KeepAliveExtendsIdleOnlyWithOpenDraft(t *testing.T) {
@@ -229,46 +245,55 @@ func TestP5KeepAliveExtendsIdleOnlyWithOpenDraft(t *testing.T) {
 	}
 }
 
-func TestKeepAlivesNeverWriteTheStore(t *testing.T) {
-	f := newFixture(t, core.Policy{IdleTimeout: 10 * time.Minute, CheckpointEvery: time.Minute})
-	s := f.create(core.CreateOptions{})
-	if _, err := f.m.Attach(ctx, s.ID, &conn{}); err != nil {
-		t.Fatal(err)
-	}
-	before := f.store.puts.Load()
-	for range 600 {
-		f.clock.Add(time.Second) // one pulse a second for ten minutes
-		if _, err := f.m.KeepAlive(ctx, s.ID); err != nil {
+func TestKeepAliveWrites(t *testing.T) {
+	pulse := func(t *testing.T, p core.Policy, every time.Duration, n int) int64 {
+		t.Helper()
+		f := newFixture(t, p)
+		s := f.create(core.CreateOptions{Subject: "ann"})
+		if _, err := f.m.Attach(ctx, s.ID, &conn{}); err != nil {
 			t.Fatal(err)
 		}
+		before := f.store.puts.Load()
+		for range n {
+			f.clock.Add(every)
+			if _, err := f.m.KeepAlive(ctx, s.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return f.store.puts.Load() - before
 	}
-	if n := f.store.puts.Load() - before; n != 0 {
-		t.Fatalf("600 keepalives wrote the store %d times", n)
+	// No timeout reads the idle clock: pulses never reach the store.
+	if n := pulse(t, core.RealtimePolicy(), 20*time.Second, 180); n != 0 {
+		t.Errorf("realtime: an hour of pulses wrote %d times, want 0", n)
 	}
-	r := f.sweep()
-	if r.Checkpoints != 1 || f.store.puts.Load()-before != 1 {
-		t.Errorf("sweep checkpoints = %d, puts = %d; want one coalesced write", r.Checkpoints, f.store.puts.Load()-before)
+	// With an idle timeout, a pulse is written when it moves the idle clock
+	// CheckpointEvery past the stored one: at most once per minute here.
+	p := core.Policy{IdleTimeout: 10 * time.Minute, CheckpointEvery: time.Minute}
+	if n := pulse(t, p, time.Second, 600); n != 10 {
+		t.Errorf("idle: 600 pulses over 10 minutes wrote %d times, want 10", n)
 	}
 }
 
 func TestCrashNeverEndsEarly(t *testing.T) {
 	p := core.Policy{IdleTimeout: 10 * time.Minute, CheckpointEvery: time.Minute}
-	f := newFixture(t, p)
-	s := f.create(core.CreateOptions{})
-	f.m.Activity(ctx, s.ID)
-	f.sweep()
-	f.advance(50 * time.Second)
-	f.m.Activity(ctx, s.ID) // held in memory, lost in the crash
-	f.m = f.manager(p)      // crash: no Flush
-	f.advance(10*time.Minute - time.Second)
-	f.sweep()
-	if _, err := f.m.Get(ctx, s.ID); err != nil {
-		t.Fatalf("ended before the true deadline: %v", err)
+	for _, gap := range []time.Duration{50 * time.Second, 5 * time.Minute} {
+		f := newFixture(t, p)
+		s := f.create(core.CreateOptions{})
+		f.m.Activity(ctx, s.ID)
+		f.advance(gap)
+		f.m.Activity(ctx, s.ID) // the last touch before the crash
+		touched := f.clock.Now()
+		f.m = f.manager(p) // crash: no Flush
+		f.advance(10*time.Minute - time.Second)
+		f.sweep()
+		if _, err := f.m.Get(ctx, s.ID); err != nil {
+			t.Fatalf("gap %v: ended before the true deadline: %v", gap, err)
+		}
+		f.clock.Set(touched.Add(10*time.Minute + time.Minute)) // the slack is one CheckpointEvery
+		f.sweep()
+		_, err := f.m.Get(ctx, s.ID)
+		wantReason(t, err, core.ReasonIdleTimeout)
 	}
-	f.advance(time.Minute) // past the slack of one CheckpointEvery
-	f.sweep()
-	_, err := f.m.Get(ctx, s.ID)
-	wantReason(t, err, core.ReasonIdleTimeout)
 }
 
 func TestP7P8AttachDetachLogout(t *testing.T) {
@@ -499,7 +524,10 @@ func TestP14Drafts(t *testing.T) {
 	if _, err := f.m.LoadDraft(ctx, o.ID, d.ID); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("foreign load: %v", err)
 	}
-	if err := f.m.DeleteDraft(ctx, n.ID, d.ID); err != nil {
+	if err := f.m.DeleteDraft(ctx, n.ID, d.ID, d2.Version); !errors.Is(err, core.ErrConflict) {
+		t.Fatalf("delete naming a stale version: %v, want ErrConflict", err)
+	}
+	if err := f.m.DeleteDraft(ctx, n.ID, d.ID, r.Version); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.m.LoadDraft(ctx, n.ID, d2.ID); !errors.Is(err, core.ErrNotFound) {

@@ -53,11 +53,12 @@ type Session struct {
 
 	// CreatedAt anchors the absolute TTL (rule P1); it survives rotation.
 	CreatedAt time.Time
-	// LastActivity is the last request or user action as checkpointed in
-	// the store; the Manager may know a later one (see Policy.CheckpointEvery).
+	// LastActivity is the last request or user action. It is informative:
+	// no deadline reads it.
 	LastActivity time.Time
-	// LastSeen is the last reset of the idle clock as checkpointed: activity,
-	// or a keepalive when the policy lets keepalives extend idle.
+	// LastSeen is the last reset of the idle clock: activity, or a keepalive
+	// that counts under Policy.KeepAlive.ExtendsIdle. The idle deadline and
+	// the sliding authentication deadline run from it.
 	LastSeen time.Time
 	// AuthAt is the last login; MaxAuthAge runs from it (rule P3).
 	AuthAt time.Time

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -95,7 +96,7 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (Session, error) 
 			return Session{}, err
 		}
 		s.Version = v
-		m.apply(now, s, s, eff, true, updateOpts{})
+		m.apply(now, s.ID, s, s.LastSeen, eff, true, updateOpts{})
 		if err := m.supersede(ctx, s); err != nil {
 			return s, err
 		}
@@ -130,23 +131,34 @@ func (m *Manager) Resume(ctx context.Context, id string) (Session, error) {
 // to the subject. Sessions of the subject beyond MaxSessionsPerSubject are
 // superseded (rule P9). The returned session carries the new ID; the old
 // one is gone.
+//
+// The new record is written first, then the drafts are moved, then the old
+// record is deleted only if it has not changed meanwhile: a logout racing
+// the login wins, and the login fails with its error. A crash between the
+// first and the last write leaves the old ID working as it did before the
+// login, and the user logs in again.
 func (m *Manager) Login(ctx context.Context, id, subject string) (Session, error) {
+	if err := checkID(id); err != nil {
+		return Session{}, err
+	}
 	if subject == "" {
 		return Session{}, fmt.Errorf("%w: login needs a subject", ErrInvalidInput)
 	}
 	if err := checkText("subject", subject); err != nil {
 		return Session{}, err
 	}
-	before, err := m.load(ctx, id)
+	if err := m.checkOpen(); err != nil {
+		return Session{}, err
+	}
+	newID, err := m.newID()
 	if err != nil {
 		return Session{}, err
 	}
-	s, eff, err := m.update(ctx, m.clock.Now(), id, Input{Kind: InputLogin, Subject: subject}, updateOpts{hot: true})
+	unlock := m.lock(id, newID)
+	s, err := m.rotate(ctx, id, newID, subject)
+	unlock()
 	if err != nil {
 		return Session{}, err
-	}
-	if err := m.moveDrafts(ctx, DraftOwner(&before), eff.PreviousID, &s); err != nil {
-		return s, err
 	}
 	if err := m.supersede(ctx, s); err != nil {
 		return s, err
@@ -154,22 +166,75 @@ func (m *Manager) Login(ctx context.Context, id, subject string) (Session, error
 	return s, nil
 }
 
-// supersede ends the oldest live sessions of keep's subject beyond
-// MaxSessionsPerSubject, keep excluded (rule P9).
-func (m *Manager) supersede(ctx context.Context, keep Session) error {
+func (m *Manager) rotate(ctx context.Context, id, newID, subject string) (Session, error) {
+	for attempt := 0; ; attempt++ {
+		if err := ctx.Err(); err != nil {
+			return Session{}, fmt.Errorf("sessionkit: %w", err)
+		}
+		cur, stored, err := m.load(ctx, id)
+		if err != nil {
+			return Session{}, err
+		}
+		now := m.clock.Now()
+		s, eff := m.mc.Step(now, cur, Input{Kind: InputLogin, Subject: subject, ID: newID})
+		if eff.Err != nil {
+			// Refused; the session may have been found past a deadline.
+			if _, err := m.store1(ctx, InputLogin, cur, stored, &s, &eff, updateOpts{}); err != nil && !errors.Is(err, ErrConflict) {
+				return Session{}, err
+			}
+			m.apply(now, cur.ID, s, stored, eff, eff.Persist, updateOpts{})
+			return Session{}, eff.Err
+		}
+		s.Version = 0
+		rec, err := m.mc.encodeSession(&s, m.epoch)
+		if err != nil {
+			return Session{}, err
+		}
+		v, err := m.store.Put(ctx, rec)
+		if err != nil {
+			return Session{}, err
+		}
+		s.Version = v
+		undo := func() { _ = m.store.Delete(context.WithoutCancel(ctx), SessionKey(newID), v) }
+		if err := m.moveDrafts(ctx, DraftOwner(&cur), cur.ID, &s); err != nil {
+			undo()
+			return Session{}, err
+		}
+		err = m.store.Delete(ctx, SessionKey(cur.ID), cur.Version)
+		if errors.Is(err, ErrConflict) && attempt < maxRetries {
+			undo() // the old record changed meanwhile: step again from it
+			continue
+		}
+		if err != nil {
+			undo()
+			return Session{}, err
+		}
+		m.apply(now, cur.ID, s, s.LastSeen, eff, true, updateOpts{hot: true})
+		return s, nil
+	}
+}
+
+// supersede ends the live sessions of s's subject beyond
+// MaxSessionsPerSubject (rule P9). All of them are ranked by last login,
+// newest first, ties by ID, so concurrent logins agree on which survive.
+func (m *Manager) supersede(ctx context.Context, s Session) error {
 	limit := m.p.MaxSessionsPerSubject
-	if limit == 0 || keep.Subject == "" {
+	if limit == 0 || s.Subject == "" {
 		return nil
 	}
-	all, err := m.ListBySubject(ctx, keep.Subject)
+	all, err := m.ListBySubject(ctx, s.Subject)
 	if err != nil {
 		return err
 	}
-	others := slices.DeleteFunc(all, func(s Session) bool { return s.ID == keep.ID || !s.Live() })
-	// Newest login first; the ones past the limit go.
-	slices.SortStableFunc(others, func(a, b Session) int { return b.AuthAt.Compare(a.AuthAt) })
-	for _, s := range others[min(len(others), limit-1):] {
-		_, _, err := m.update(ctx, m.clock.Now(), s.ID, Input{Kind: InputSupersede}, updateOpts{})
+	live := slices.DeleteFunc(all, func(x Session) bool { return !x.Live() })
+	slices.SortFunc(live, func(a, b Session) int {
+		if c := b.AuthAt.Compare(a.AuthAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	for _, x := range live[min(len(live), limit):] {
+		_, _, err := m.update(ctx, m.clock.Now(), x.ID, Input{Kind: InputSupersede}, updateOpts{})
 		if err != nil && !errors.Is(err, ErrEnded) && !errors.Is(err, ErrNotFound) {
 			return err
 		}
@@ -218,22 +283,20 @@ func (m *Manager) Attach(ctx context.Context, id string, c Conn) (Session, error
 	if c == nil {
 		return Session{}, fmt.Errorf("%w: nil connection", ErrInvalidInput)
 	}
-	s, _, err := m.update(ctx, m.clock.Now(), id, Input{Kind: InputAttach, Node: m.node}, updateOpts{hot: true})
+	if err := checkID(id); err != nil {
+		return Session{}, err
+	}
+	defer m.lock(id, "")()
+	s, _, err := m.updateLocked(ctx, m.clock.Now(), id, Input{Kind: InputAttach, Node: m.node}, updateOpts{hot: true})
 	if err != nil {
 		return Session{}, err
 	}
+	// Holding the stripe, nothing has ended or evicted the session since.
 	m.mu.Lock()
 	h := m.hot[s.ID]
-	if h != nil {
-		h.conns = append(h.conns, c)
-		m.conns[c] = s.ID
-	}
+	h.conns = append(h.conns, c)
+	m.conns[c] = s.ID
 	m.mu.Unlock()
-	if h == nil {
-		// The session ended between the update and now.
-		c.CloseSession(ReasonConnectionLost)
-		return Session{}, &EndedError{ID: s.ID, Reason: ReasonConnectionLost}
-	}
 	return s, nil
 }
 
@@ -243,25 +306,36 @@ func (m *Manager) Attach(ctx context.Context, id string, c Conn) (Session, error
 // Detaching a connection the Manager does not hold, or of a session already
 // ended, is a no-op.
 func (m *Manager) Detach(ctx context.Context, c Conn, reason Reason) error {
-	m.mu.Lock()
-	id, ok := m.conns[c]
-	last := false
-	if ok {
-		delete(m.conns, c)
-		if h := m.hot[id]; h != nil {
-			h.conns = slices.DeleteFunc(h.conns, func(x Conn) bool { return x == c })
-			last = len(h.conns) == 0
+	for attempt := 0; attempt < maxRetries; attempt++ {
+		m.mu.Lock()
+		id, ok := m.conns[c]
+		m.mu.Unlock()
+		if !ok {
+			return nil
 		}
+		unlock := m.lock(id, "")
+		m.mu.Lock()
+		if now, ok := m.conns[c]; !ok || now != id {
+			m.mu.Unlock() // rotated or detached meanwhile
+			unlock()
+			continue
+		}
+		delete(m.conns, c)
+		h := m.hot[id]
+		h.conns = slices.DeleteFunc(h.conns, func(x Conn) bool { return x == c })
+		last := len(h.conns) == 0
+		m.mu.Unlock()
+		var err error
+		if last {
+			_, _, err = m.updateLocked(ctx, m.clock.Now(), id, Input{Kind: InputDisconnect, Reason: reason}, updateOpts{})
+		}
+		unlock()
+		if errors.Is(err, ErrEnded) || errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		return err
 	}
-	m.mu.Unlock()
-	if !last {
-		return nil
-	}
-	_, _, err := m.update(ctx, m.clock.Now(), id, Input{Kind: InputDisconnect, Reason: reason}, updateOpts{})
-	if errors.Is(err, ErrEnded) || errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	return err
+	return fmt.Errorf("sessionkit: detach: %w", ErrConflict)
 }
 
 // ListByReference returns every session of a client reference, newest first,
@@ -295,7 +369,7 @@ func (m *Manager) list(ctx context.Context, index, value string) ([]Session, err
 	now := m.clock.Now()
 	out := make([]Session, 0, len(recs))
 	for _, rec := range recs {
-		s, err := m.view(rec)
+		s, _, err := m.view(rec)
 		if err != nil {
 			return nil, err
 		}

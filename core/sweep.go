@@ -18,13 +18,15 @@ const idleWait = time.Hour
 type SweepResult struct {
 	Ended       int // sessions ended by a deadline
 	Purged      int // tombstones and drafts removed after retention
-	Checkpoints int // sessions whose coalesced touches were written
+	Checkpoints int // sessions written so the due index holds their deadline
 }
 
 // Sweep ends every session whose deadline is at or before now, purges what
-// retention lets go, and checkpoints touches held in memory for
-// CheckpointEvery or longer. It reads due records from the store's due
-// index, never by a scan. Run calls it from the real-time loop; a simulator
+// retention lets go, and moves stored deadlines that touches held in memory
+// have pushed back. It reads due records from the store's due index, page by
+// page, never by a scan. At most once per CheckpointEvery it also lets go of
+// sessions held in memory that have no connection and no recent touch,
+// writing what they held. Run calls it from the real-time loop; a simulator
 // calls it with virtual time.
 func (m *Manager) Sweep(ctx context.Context, now time.Time) (SweepResult, error) {
 	var res SweepResult
@@ -33,29 +35,26 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 	}
 	var firstErr error
 	note := func(err error) {
-		if err != nil && firstErr == nil {
+		if err != nil && firstErr == nil && !errors.Is(err, ErrNotFound) {
 			firstErr = err
 		}
 	}
-	n, err := m.flush(ctx, now, false)
-	res.Checkpoints += n
-	note(err)
-
-	done := make(map[string]bool)
-	to := EncodeTime(now.Add(1))
+	// Page through the due index with a (value, key) cursor, so records
+	// that stay due (one failing every time) cannot hide later ones.
+	r := Range{Index: IndexDue, To: EncodeTime(now.Add(1)), Limit: sweepBatch}
+	var lastKey string
 	for {
-		recs, err := m.store.Scan(ctx, Range{Index: IndexDue, To: to, Limit: sweepBatch})
+		recs, err := m.store.Scan(ctx, r)
 		if err != nil {
 			note(err)
 			break
 		}
-		fresh := 0
 		for _, rec := range recs {
-			if done[rec.Key] {
-				continue
+			due := dueValue(rec)
+			if due == r.From && rec.Key <= lastKey {
+				continue // seen on the previous page
 			}
-			done[rec.Key] = true
-			fresh++
+			r.From, lastKey = due, rec.Key
 			switch {
 			case strings.HasPrefix(rec.Key, sessionPrefix):
 				_, eff, err := m.update(ctx, now, rec.Key[len(sessionPrefix):], Input{Kind: InputDeadline}, updateOpts{})
@@ -64,10 +63,10 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 					res.Purged++
 				case eff.Event == EventEnded:
 					res.Ended++
+				case err == nil:
+					res.Checkpoints++ // not due after all: its deadline was moved
 				}
-				if err != nil && !errors.Is(err, ErrNotFound) {
-					note(err)
-				}
+				note(err)
 			case strings.HasPrefix(rec.Key, draftPrefix):
 				purged, err := m.purgeDraft(ctx, now, rec)
 				if purged {
@@ -76,15 +75,38 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 				note(err)
 			}
 		}
-		if fresh == 0 || len(recs) < sweepBatch {
+		if len(recs) < sweepBatch {
 			break
 		}
+	}
+	if now.Sub(m.lastEvictAt()) >= m.p.CheckpointEvery {
+		n, err := m.flush(ctx, now, false)
+		res.Checkpoints += n
+		note(err)
 	}
 	return res, firstErr
 }
 
-// flush writes the touches held in memory: those pending for CheckpointEvery
-// or longer, or all of them. It uses one PutBatch when the store has it.
+func (m *Manager) lastEvictAt() time.Time {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.lastEvict
+}
+
+// dueValue returns the due index value of a record.
+func dueValue(rec Record) string {
+	for _, e := range rec.Index {
+		if e.Name == IndexDue {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+// flush lets go of sessions held in memory, writing the touches they hold.
+// With all, it writes every pending touch and keeps the sessions (a
+// shutdown); otherwise it takes the sessions with no connection and no touch
+// for CheckpointEvery. It uses one PutBatch when the store has it.
 func (m *Manager) flush(ctx context.Context, now time.Time, all bool) (int, error) {
 	ce := m.p.CheckpointEvery
 	var (
@@ -92,11 +114,15 @@ func (m *Manager) flush(ctx context.Context, now time.Time, all bool) (int, erro
 		recs     []Record
 	)
 	m.mu.Lock()
-	for _, h := range m.hot {
-		if !h.pending() {
+	m.lastEvict = now
+	for id, h := range m.hot {
+		if !all && (len(h.conns) > 0 || now.Sub(laterOf(h.seen, h.active)) < ce) {
 			continue
 		}
-		if !all && now.Sub(h.s.LastSeen) < ce && now.Sub(h.s.LastActivity) < ce {
+		if !h.pending() {
+			if !all {
+				delete(m.hot, id)
+			}
 			continue
 		}
 		s := h.merged()
@@ -125,46 +151,30 @@ func (m *Manager) flush(ctx context.Context, now time.Time, all bool) (int, erro
 	var firstErr error
 	for i, r := range results {
 		s := sessions[i]
-		if r.Err == nil {
+		switch {
+		case r.Err == nil:
 			n++
 			m.mu.Lock()
 			if h := m.hot[s.ID]; h != nil && h.s.Version == s.Version {
 				s.Version = r.Version
-				h.s = s
-				if len(h.conns) == 0 && !h.pending() {
-					delete(m.hot, s.ID) // nothing left to know beyond the store
+				h.s, h.stored = s, s.LastSeen
+				if !all && len(h.conns) == 0 && !h.pending() {
+					delete(m.hot, s.ID)
 				}
 			}
 			m.mu.Unlock()
-			m.poke(m.deadlineOf(&s))
-			continue
-		}
-		if !errors.Is(r.Err, ErrConflict) {
-			if firstErr == nil {
-				firstErr = r.Err
-			}
-			continue
-		}
-		// The session changed since it was held: checkpoint it the slow way.
-		_, _, err := m.update(ctx, now, s.ID, Input{Kind: InputDeadline}, updateOpts{force: true})
-		switch {
-		case err == nil:
-			n++
-		case errors.Is(err, ErrEnded), errors.Is(err, ErrNotFound):
+		case errors.Is(r.Err, ErrConflict):
+			// Changed since it was held: an update wrote it, and that
+			// update's own write carried the touches.
 		case firstErr == nil:
-			firstErr = err
+			firstErr = r.Err
 		}
 	}
 	return n, firstErr
 }
 
-func (m *Manager) deadlineOf(s *Session) time.Time {
-	d, _ := m.mc.Deadline(s)
-	return d
-}
-
 // Flush writes every touch held in memory. Call it before a graceful
-// shutdown so nothing waits for its checkpoint.
+// shutdown so that a restart allows nothing for lost touches.
 func (m *Manager) Flush(ctx context.Context) error {
 	if err := m.checkOpen(); err != nil {
 		return err
@@ -173,53 +183,41 @@ func (m *Manager) Flush(ctx context.Context) error {
 	return err
 }
 
-// Close flushes what is held in memory and stops the Manager: later calls
-// fail with ErrClosed. It does not close the store, which the caller owns.
+// Close stops the Manager and writes what it holds in memory: later calls
+// fail with ErrClosed, and Run returns. It does not close the store, which
+// the caller owns.
 func (m *Manager) Close(ctx context.Context) error {
-	err := m.Flush(ctx)
 	m.mu.Lock()
 	m.closed = true
 	m.mu.Unlock()
+	m.poke(time.Time{})
+	_, err := m.flush(ctx, m.clock.Now(), true)
 	return err
 }
 
-// nextWake returns the instant Run should next sweep: the earliest stored
-// deadline, or the earliest checkpoint due, whichever is first.
+// nextWake returns the earliest stored deadline, or now+idleWait.
 func (m *Manager) nextWake(ctx context.Context, now time.Time) (time.Time, error) {
 	next := now.Add(idleWait)
 	recs, err := m.store.Scan(ctx, Range{Index: IndexDue, Limit: 1})
-	if err != nil {
+	if err != nil || len(recs) == 0 {
 		return next, err
 	}
-	if len(recs) == 1 {
-		for _, e := range recs[0].Index {
-			if e.Name == IndexDue {
-				if t, ok := decodeTime(e.Value); ok && t.Before(next) {
-					next = t
-				}
-			}
-		}
+	if t, ok := decodeTime(dueValue(recs[0])); ok && t.Before(next) {
+		next = t
 	}
-	ce := m.p.CheckpointEvery
-	m.mu.Lock()
-	for _, h := range m.hot {
-		if h.pending() {
-			if t := earlierOf(h.s.LastSeen, h.s.LastActivity).Add(ce); t.Before(next) {
-				next = t
-			}
-		}
-	}
-	m.mu.Unlock()
 	return next, nil
 }
 
 // Run is the real-time loop: one timer for the whole Manager, armed at the
-// next deadline or checkpoint, re-armed when an earlier one appears. It
-// sweeps until ctx ends and then returns ctx's error. Errors of a sweep are
-// passed to onError (which may be nil) and retried a second later.
+// next stored deadline and re-armed when an earlier one appears. It sweeps
+// until ctx ends, returning ctx's error, or until the Manager is closed,
+// returning ErrClosed. Errors of a sweep are passed to onError (which may
+// be nil) and retried a second later.
 func (m *Manager) Run(ctx context.Context, onError func(error)) error {
 	defer m.armed.Store(0)
 	for {
+		// While sweeping, every new deadline wakes the next round.
+		m.armed.Store(0)
 		now := m.clock.Now()
 		_, err := m.Sweep(ctx, now)
 		if ctx.Err() != nil {
@@ -268,6 +266,8 @@ func (m *Manager) Recover(ctx context.Context) (int, error) {
 		h := m.hot[id]
 		attached := h != nil && len(h.conns) > 0
 		m.mu.Unlock()
+		// An attach since this Manager started rewrote the node; the store
+		// cannot tell, so the connections held here decide.
 		if attached {
 			continue // attached since this Manager started
 		}

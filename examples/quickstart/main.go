@@ -62,10 +62,11 @@ func pause() { time.Sleep(10 * time.Millisecond) } // let the event printer catc
 
 func realtime(ctx context.Context) {
 	fmt.Println("1. Live connection with keepalives (RealtimePolicy)")
-	m, _ := manager(core.RealtimePolicy())
+	m, clk := manager(core.RealtimePolicy())
 	fmt.Println("   clients pulse every", m.Interval())
 	laptop := must(m.Login(ctx, must(m.Create(ctx, core.CreateOptions{})).ID, "ann"))
 	must(m.Attach(ctx, laptop.ID, conn{"laptop"}))
+	clk.Add(time.Minute)
 	phone := must(m.Login(ctx, must(m.Create(ctx, core.CreateOptions{})).ID, "ann"))
 	pause()
 	_, err := m.KeepAlive(ctx, laptop.ID)
