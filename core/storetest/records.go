@@ -219,6 +219,20 @@ var copyTests = []test{
 			t.Fatalf("Scan after scribbling on an earlier result:\n got  %s\n want %s", fmtRecord(got[0]), fmtRecord(r))
 		}
 	}},
+	{"ScanResultsAreIndependent", func(t *testing.T, s core.Store) {
+		a := rec("s/a", "aaaa", core.IndexDue, "1")
+		a.Version = put(t, s, a)
+		b := rec("s/b", "bbbb", core.IndexDue, "2", core.IndexOwner, "bob")
+		b.Version = put(t, s, b)
+		got := wantScan(t, s, core.Range{Index: core.IndexDue}, a.Key, b.Key)
+		// Growing one result must not write into another.
+		got[0].Value = append(got[0].Value, "####"...)
+		got[0].Index = append(got[0].Index, core.IndexEntry{Name: "scribbled", Value: "scribbled"})
+		if !sameRecord(got[1], b) {
+			t.Fatalf("Scan result 1 after appending to result 0:\n got  %s\n want %s", fmtRecord(got[1]), fmtRecord(b))
+		}
+		wantRecord(t, s, a)
+	}},
 	{"PutDoesNotRetainInput", func(t *testing.T, s core.Store) {
 		in := rec("s/1", "value", core.IndexDue, timeValue(base), core.IndexOwner, "alice")
 		want := rec("s/1", "value", core.IndexDue, timeValue(base), core.IndexOwner, "alice")
