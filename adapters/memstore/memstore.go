@@ -112,7 +112,11 @@ func (s *Store) Put(ctx context.Context, rec core.Record) (uint64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("memstore: put %q: %w", rec.Key, err)
 	}
-	v, err := s.put(txn, rec)
+	old, err := check(txn, rec)
+	if err != nil {
+		return 0, err
+	}
+	v, err := s.write(txn, old, rec)
 	if err != nil {
 		return 0, err
 	}
@@ -139,7 +143,7 @@ func (s *Store) PutBatch(ctx context.Context, recs []core.Record) []core.PutResu
 		return fail(err)
 	}
 	for i, rec := range recs {
-		old, err := s.check(txn, rec)
+		old, err := check(txn, rec)
 		if err != nil {
 			res[i].Err = err
 			continue
@@ -153,18 +157,9 @@ func (s *Store) PutBatch(ctx context.Context, recs []core.Record) []core.PutResu
 	return res
 }
 
-// put checks rec against the stored record and writes it in txn.
-func (s *Store) put(txn *memdb.Txn, rec core.Record) (uint64, error) {
-	old, err := s.check(txn, rec)
-	if err != nil {
-		return 0, err
-	}
-	return s.write(txn, old, rec)
-}
-
 // check returns the record rec replaces (nil for a create), or an error if
 // rec may not be written. It changes nothing.
-func (s *Store) check(txn *memdb.Txn, rec core.Record) (*record, error) {
+func check(txn *memdb.Txn, rec core.Record) (*record, error) {
 	if err := checkIndex(rec); err != nil {
 		return nil, err
 	}
