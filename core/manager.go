@@ -398,12 +398,36 @@ func (m *Manager) poke(t time.Time) {
 	}
 }
 
+// ActivitySession records activity, as Activity does, and also returns the
+// session as the Manager now sees it: what middleware puts in a request's
+// context, without a second read of the store.
+func (m *Manager) ActivitySession(ctx context.Context, id string) (Session, Status, error) {
+	s, st, err := m.touchSession(ctx, id, InputActivity)
+	if err != nil {
+		return Session{}, Status{}, err
+	}
+	s.Metadata = maps.Clone(s.Metadata)
+	return s, st, nil
+}
+
+// Deadline returns the next instant s ends by itself unless something
+// happens, and the reason it would end with (for an ended session: when its
+// tombstone is purged, and "").
+func (m *Manager) Deadline(s *Session) (time.Time, Reason) { return m.mc.Deadline(s) }
+
 // touch handles activity and keepalives. A touch of a session kept in
 // memory that changes no state and need not be written yet is handled there,
 // without the store. The rest take the full update.
 func (m *Manager) touch(ctx context.Context, id string, kind InputKind) (Status, error) {
+	_, st, err := m.touchSession(ctx, id, kind)
+	return st, err
+}
+
+// touchSession is touch returning the session too. Its Metadata is shared
+// with the Manager's memory: callers handing it out clone it.
+func (m *Manager) touchSession(ctx context.Context, id string, kind InputKind) (Session, Status, error) {
 	if !ValidID(id) {
-		return Status{}, ErrInvalidID
+		return Session{}, Status{}, ErrInvalidID
 	}
 	now := m.clock.Now()
 	m.mu.Lock()
@@ -412,15 +436,15 @@ func (m *Manager) touch(ctx context.Context, id string, kind InputKind) (Status,
 		if eff.Err == nil && !eff.Persist && eff.Event == "" && !m.mustWrite(&s, h.stored) {
 			h.seen, h.active = s.LastSeen, s.LastActivity
 			m.mu.Unlock()
-			return m.status(&s, &eff), nil
+			return s, m.status(&s, &eff), nil
 		}
 	}
 	m.mu.Unlock()
 	s, eff, err := m.update(ctx, now, id, Input{Kind: kind}, updateOpts{hot: true})
 	if err != nil {
-		return Status{}, err
+		return Session{}, Status{}, err
 	}
-	return m.status(&s, &eff), nil
+	return s, m.status(&s, &eff), nil
 }
 
 func (m *Manager) status(s *Session, eff *Effects) Status {

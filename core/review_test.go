@@ -185,3 +185,22 @@ func TestSweepPagesPastRecordsThatStayDue(t *testing.T) {
 	_, err := f.m.Get(ctx, late.ID)
 	wantReason(t, err, core.ReasonNotStartedPruned)
 }
+
+func TestActivitySessionAndDeadline(t *testing.T) {
+	f := newFixture(t, core.Policy{IdleTimeout: 10 * time.Minute})
+	s := f.create(core.CreateOptions{Reference: "r", Metadata: map[string]string{"k": "v"}})
+	for range 2 { // the second is served from memory
+		f.advance(time.Minute)
+		got, st, err := f.m.ActivitySession(ctx, s.ID)
+		if err != nil || got.ID != s.ID || got.ReferenceID != "r" || got.State != core.StateActive || got.Metadata["k"] != "v" {
+			t.Fatalf("ActivitySession = %+v, %v", got, err)
+		}
+		if d, why := f.m.Deadline(&got); !d.Equal(st.Deadline) || why != core.ReasonIdleTimeout || !d.Equal(f.clock.Now().Add(10*time.Minute)) {
+			t.Errorf("Deadline = %v %v, status %v", d, why, st.Deadline)
+		}
+		got.Metadata["k"] = "scribbled"
+	}
+	if _, _, err := f.m.ActivitySession(ctx, "bad"); !errors.Is(err, core.ErrInvalidID) {
+		t.Errorf("bad id: %v", err)
+	}
+}
