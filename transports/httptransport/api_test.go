@@ -1,7 +1,9 @@
 package httptransport_test
 
 import (
+	"bytes"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -324,6 +326,26 @@ func TestLoginWithEmptySubjectIsAnInternalError(t *testing.T) {
 		c.Authenticate = func(*http.Request, json.RawMessage) (string, error) { return "", nil }
 	})
 	wantErr(t, f.do("POST", "/session/login", `{}`), http.StatusInternalServerError, httptransport.CodeInternal, "")
+}
+
+func TestStoreFailureIsInternalAndLogged(t *testing.T) {
+	var log bytes.Buffer
+	f := newFixture(t, core.Policy{}, func(c *httptransport.Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	})
+	tok := f.create("")
+	f.store.broken.Store(true)
+	for _, path := range []string{"/session", "/app/page", "/session/drafts"} {
+		w := f.do("GET", path, "", withCookie(tok))
+		wantErr(t, w, http.StatusInternalServerError, httptransport.CodeInternal, "")
+		if strings.Contains(w.Body.String(), "disk") {
+			t.Errorf("%s: the answer shows the cause: %s", path, w.Body)
+		}
+		noCookie(t, w) // the session may be fine: keep the cookie
+	}
+	if !strings.Contains(log.String(), "disk on fire") {
+		t.Errorf("the cause was not logged: %q", log.String())
+	}
 }
 
 func TestKeepAlive(t *testing.T) {

@@ -282,9 +282,14 @@ func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, e *APIError
 		}
 		w.Header().Set("WWW-Authenticate", challenge)
 	}
-	if e.Status >= 500 && e.Code == CodeInternal {
+	switch {
+	case e.Code == CodeInternal:
 		h.cfg.Logger.ErrorContext(r.Context(), "httptransport: internal error",
 			"method", r.Method, "path", r.URL.Path, "err", e.cause)
+	case e.cause != nil && (e.Code == CodeLoginFailed || e.Code == CodeForbidden):
+		// The application's reason for refusing is for its log, not the client.
+		h.cfg.Logger.DebugContext(r.Context(), "httptransport: refused",
+			"method", r.Method, "path", r.URL.Path, "code", e.Code, "err", e.cause)
 	}
 	b, _ := json.Marshal(errorBody{Error: e})
 	hdr := w.Header()

@@ -36,6 +36,16 @@ const (
 type countingStore struct {
 	core.Store
 	puts, deletes atomic.Int64
+	broken        atomic.Bool // every Get fails, as a broken disk would
+}
+
+var errDisk = errors.New("disk on fire")
+
+func (s *countingStore) Get(ctx context.Context, key string) (core.Record, error) {
+	if s.broken.Load() {
+		return core.Record{}, errDisk
+	}
+	return s.Store.Get(ctx, key)
 }
 
 func (s *countingStore) Put(ctx context.Context, r core.Record) (uint64, error) {

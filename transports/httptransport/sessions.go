@@ -3,7 +3,6 @@ package httptransport
 import (
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
 
 	"github.com/sessionkit/sessionkit/core"
@@ -233,7 +232,6 @@ func (h *Handler) authorizeReference(r *http.Request, ref string) error {
 			"sessions with a reference_id are the integrator's to create, and no authorizer is configured")
 	}
 	if err != nil {
-		h.cfg.Logger.DebugContext(r.Context(), "httptransport: reference refused", slog.Any("err", err))
 		return &APIError{Status: http.StatusForbidden, Code: CodeForbidden, Message: "not allowed to use this reference_id", cause: err}
 	}
 	return nil
