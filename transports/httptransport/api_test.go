@@ -434,6 +434,17 @@ func TestDrafts(t *testing.T) {
 	wantErr(t, f.do("POST", "/session/drafts", `{"mode":"auto","data":1,"data_base64":"AAE="}`, withCookie(tok)),
 		http.StatusBadRequest, httptransport.CodeInvalidInput, "")
 
+	// Data comes back byte for byte, HTML characters included.
+	w = f.do("POST", "/session/drafts", `{"mode":"auto","data":{"html":"<b>&</b>"}}`, withCookie(tok))
+	html := wantOK[httptransport.DraftReply](t, w, http.StatusCreated).Draft
+	got = wantOK[httptransport.DraftReply](t, f.do("GET", "/session/drafts/"+html.ID, "", withCookie(tok)), http.StatusOK).Draft
+	if string(got.Data) != `{"html":"<b>&</b>"}` {
+		t.Errorf("html data came back as %s", got.Data)
+	}
+	if w := f.do("DELETE", "/session/drafts/"+html.ID, "", withCookie(tok)); w.Code != http.StatusNoContent {
+		t.Fatal(w.Code)
+	}
+
 	// Bytes that are not JSON travel in base64.
 	f.advance(time.Second)
 	w = f.do("POST", "/session/drafts", `{"mode":"manual","data_base64":"AP8B"}`, withCookie(tok))

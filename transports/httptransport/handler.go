@@ -1,6 +1,7 @@
 package httptransport
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -260,16 +261,20 @@ func (h *Handler) serve(fn handlerFunc) http.Handler {
 }
 
 // writeJSON writes v with status. The body is encoded before anything is
-// written, so an encoding failure can still answer 500.
+// written, so an encoding failure can still answer 500. HTML characters are
+// not escaped: the answer is JSON served with nosniff, and a draft's data
+// comes back byte for byte as it was saved.
 func (h *Handler) writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		h.writeError(w, r, fromCore(fmt.Errorf("httptransport: encoding the answer: %w", err), scopeSession))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(buf.Bytes())
 }
 
 // writeError writes e as the JSON error body. A 401 carries a
