@@ -186,13 +186,16 @@ func isJSON(ct string) bool {
 	return err == nil && mt == "application/json"
 }
 
+// jsonSpace is the whitespace JSON allows between tokens (RFC 8259).
+const jsonSpace = " \t\r\n"
+
 // decodeJSON decodes body, which must be exactly one JSON object, into v,
 // refusing unknown fields.
 func decodeJSON(body []byte, v any) *APIError {
 	malformed := func(msg string) *APIError {
 		return apiError(http.StatusBadRequest, CodeMalformedJSON, msg)
 	}
-	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	trimmed := bytes.TrimLeft(body, jsonSpace)
 	if len(trimmed) == 0 || trimmed[0] != '{' {
 		return malformed("the body must be a JSON object")
 	}
@@ -205,7 +208,9 @@ func decodeJSON(body []byte, v any) *APIError {
 		}
 		return malformed("the body is not valid JSON for this request: " + err.Error())
 	}
-	if len(bytes.TrimSpace(body[dec.InputOffset():])) > 0 {
+	// Only JSON's own whitespace may follow: bytes.TrimSpace would let
+	// "\f" or U+00A0 through.
+	if len(bytes.Trim(body[dec.InputOffset():], jsonSpace)) > 0 {
 		return malformed("the body holds more than one JSON value")
 	}
 	return nil
