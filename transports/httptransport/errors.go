@@ -25,6 +25,7 @@ const (
 	CodeLoginDisabled = "login_disabled" // 403: no Config.Authenticate
 	CodeForbidden     = "forbidden"      // 403: the authorizer refused the request
 	CodeAdminDisabled = "admin_disabled" // 403: no Config.Authorize, so no admin routes
+	CodeCrossOrigin   = "cross_origin"   // 403: a cross-origin browser request (Config.TrustedOrigins)
 
 	// Drafts and state.
 	CodeDraftNotFound     = "draft_not_found"    // 404

@@ -98,10 +98,6 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-// CodeCrossOrigin is the code of a cross-origin browser request the API
-// refused (403).
-const CodeCrossOrigin = "cross_origin"
-
 // Handler serves the JSON API (ServeHTTP) and provides the middleware for
 // the application's own routes (Middleware, OptionalMiddleware). It is safe
 // for concurrent use.
