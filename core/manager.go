@@ -243,6 +243,7 @@ func (m *Manager) view(rec Record) (Session, time.Time, error) {
 type updateOpts struct {
 	hot   bool // keep the session in memory afterwards (a touch path)
 	force bool // write even if nothing is due
+	sweep bool // the sweep found the session in the due index
 }
 
 // update serialises with other updates of session id, then runs updateLocked.
@@ -270,7 +271,7 @@ func (m *Manager) updateLocked(ctx context.Context, now time.Time, id string, in
 			return Session{}, Effects{}, err
 		}
 		s, eff := m.mc.Step(now, cur, in)
-		written, err := m.store1(ctx, in.Kind, cur, stored, &s, &eff, o)
+		written, err := m.store1(ctx, cur, stored, &s, &eff, o)
 		if errors.Is(err, ErrConflict) && attempt < maxRetries {
 			continue
 		}
@@ -298,12 +299,12 @@ func (m *Manager) mustWrite(s *Session, stored time.Time) bool {
 // store1 writes what Step decided for one session: a purge, a state change,
 // a due checkpoint, or a deadline the store holds too early. It reports
 // whether s was written.
-func (m *Manager) store1(ctx context.Context, kind InputKind, cur Session, stored time.Time, s *Session, eff *Effects, o updateOpts) (bool, error) {
+func (m *Manager) store1(ctx context.Context, cur Session, stored time.Time, s *Session, eff *Effects, o updateOpts) (bool, error) {
 	if eff.Purge {
 		return false, m.store.Delete(ctx, SessionKey(cur.ID), cur.Version)
 	}
 	write := eff.Persist || o.force || (eff.Touched && m.mustWrite(s, stored))
-	if !write && kind == InputDeadline {
+	if !write && o.sweep {
 		// The due index holds the deadline of the stored values; touches
 		// held in memory (or restart slack) have moved it since. Write it,
 		// or the sweep comes back for a deadline that is not due.

@@ -179,7 +179,7 @@ func (m *Manager) rotate(ctx context.Context, id, newID, subject string) (Sessio
 		s, eff := m.mc.Step(now, cur, Input{Kind: InputLogin, Subject: subject, ID: newID})
 		if eff.Err != nil {
 			// Refused; the session may have been found past a deadline.
-			if _, err := m.store1(ctx, InputLogin, cur, stored, &s, &eff, updateOpts{}); err != nil && !errors.Is(err, ErrConflict) {
+			if _, err := m.store1(ctx, cur, stored, &s, &eff, updateOpts{}); err != nil && !errors.Is(err, ErrConflict) {
 				return Session{}, err
 			}
 			m.apply(now, cur.ID, s, stored, eff, eff.Persist, updateOpts{})

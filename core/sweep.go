@@ -57,7 +57,7 @@ func (m *Manager) Sweep(ctx context.Context, now time.Time) (SweepResult, error)
 			r.From, lastKey = due, rec.Key
 			switch {
 			case strings.HasPrefix(rec.Key, sessionPrefix):
-				_, eff, err := m.update(ctx, now, rec.Key[len(sessionPrefix):], Input{Kind: InputDeadline}, updateOpts{})
+				_, eff, err := m.update(ctx, now, rec.Key[len(sessionPrefix):], Input{Kind: InputDeadline}, updateOpts{sweep: true})
 				switch {
 				case eff.Purge:
 					res.Purged++
