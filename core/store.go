@@ -95,11 +95,19 @@ func prefixEnd(p string) string {
 //     core acknowledges draft saves on that return.
 //   - Delete with Version 0 removes the record unconditionally; with Version
 //     n > 0 only if the current version is n (else ErrConflict). Deleting a
-//     missing key is a no-op and returns nil.
+//     missing key is a no-op and returns nil, whatever the Version.
 //   - Index entries are written and removed atomically with their record.
 //   - Scan returns the records with an entry in r.Index inside the range,
-//     ordered by (entry value, key), reversed if asked, capped by r.Limit. It
-//     answers from an index, never by reading every record.
+//     ordered by (entry value, key), reversed if asked, capped by r.Limit (0
+//     or negative: no cap). It answers from an index, never by reading every
+//     record.
+//   - Keys are non-empty; keys, index values and values may hold any bytes.
+//     Index names are plain ASCII. Core gives a record at most one entry per
+//     index name; a store may refuse a record that breaks this with
+//     ErrInvalidInput. The order of a returned record's Index is not
+//     significant.
+//   - Within a PutBatch, records are applied in order, so the same key twice
+//     behaves as two Puts in sequence.
 //   - Returned records and slices are copies owned by the caller; the store
 //     does not retain the caller's Record, Value or Index after a call.
 //   - Every method honours ctx: a call with a cancelled context returns an
