@@ -93,6 +93,20 @@ func (m *Manager) ListDrafts(ctx context.Context, id string) ([]Draft, error) {
 	return m.draftsOf(ctx, DraftOwner(&s))
 }
 
+// ListDraftsByOwner returns the drafts of an owner as DraftOwner names it
+// ("subject:ann", "ref:customer-42", "session:<id>"), most recently saved
+// first. It is for the application's backend and tools, which answer for
+// their callers' right to see them.
+func (m *Manager) ListDraftsByOwner(ctx context.Context, owner string) ([]Draft, error) {
+	if owner == "" {
+		return nil, fmt.Errorf("%w: empty owner", ErrInvalidInput)
+	}
+	if err := checkText("owner", owner); err != nil {
+		return nil, err
+	}
+	return m.draftsOf(ctx, owner)
+}
+
 func (m *Manager) draftsOf(ctx context.Context, owner string) ([]Draft, error) {
 	r := Prefix(IndexOwner, owner+indexSep)
 	r.Reverse = true

@@ -519,6 +519,12 @@ func TestP14Drafts(t *testing.T) {
 	if got, _ := f.m.Get(ctx, n.ID); got.OpenDrafts != 1 {
 		t.Errorf("open drafts = %d, want 1", got.OpenDrafts)
 	}
+	if list, err := f.m.ListDraftsByOwner(ctx, "subject:ann"); err != nil || len(list) != 1 || list[0].ID != d.ID {
+		t.Errorf("by owner: %+v %v", list, err)
+	}
+	if _, err := f.m.ListDraftsByOwner(ctx, ""); !errors.Is(err, core.ErrInvalidInput) {
+		t.Errorf("empty owner: %v", err)
+	}
 	// Another subject cannot see it.
 	o, _ := f.m.Login(ctx, f.create(core.CreateOptions{}).ID, "eve")
 	if _, err := f.m.LoadDraft(ctx, o.ID, d.ID); !errors.Is(err, core.ErrNotFound) {
