@@ -1,9 +1,13 @@
 package wstransport
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,18 +35,18 @@ const reasonPolicyViolation = "too many bad messages"
 // bufPool holds read buffers, so that an idle connection holds none.
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
-// conn is one client connection on the server. Its reader goroutine (the
-// one ServeHTTP runs on) owns the session fields; the write side is shared
-// with Run and with the Manager, which calls CloseSession.
+// conn is one client connection on the server. Its reader goroutine owns
+// the session fields; the write side is shared with Run and with the
+// Manager, which calls CloseSession.
 type conn struct {
-	s      *Server
-	ws     *websocket.Conn
-	id     liveness.ConnID
-	reqCtx context.Context // the upgrade request's, for Authenticate
-	// ctx bounds reads; cancel drops the TCP connection at once, which is
-	// how a close handshake is cut short and a stuck writer released.
-	ctx      context.Context
-	cancel   context.CancelFunc
+	s  *Server
+	ws *websocket.Conn
+	// tcp is the connection under ws. Closing it drops the connection at
+	// once: that is how a close handshake is cut short and a stuck writer
+	// released, without a cancellable context on every read.
+	tcp      net.Conn
+	id       liveness.ConnID
+	reqCtx   context.Context // the upgrade request's values, for Authenticate
 	loggedIn atomic.Bool
 
 	// Owned by the reader goroutine.
@@ -63,15 +67,15 @@ type conn struct {
 
 var _ core.Conn = (*conn)(nil)
 
-func newConn(s *Server, ws *websocket.Conn, reqCtx context.Context) *conn {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{s: s, ws: ws, reqCtx: reqCtx, ctx: ctx, cancel: cancel}
-}
+// drop closes the TCP connection without a close handshake.
+func (c *conn) drop() { _ = c.tcp.Close() }
 
 // readLoop reads and handles messages until the connection fails or closes.
 func (c *conn) readLoop() {
 	for {
-		typ, r, err := c.ws.Reader(c.ctx)
+		// A context that is never done: coder/websocket then arms no
+		// timer per read. drop ends a read instead.
+		typ, r, err := c.ws.Reader(context.Background())
 		if err != nil {
 			return
 		}
@@ -348,7 +352,7 @@ func (c *conn) push(data []byte, inline bool) {
 		c.code, c.why = CodeSlowConsumer, ReasonSlowConsumer
 		c.mu.Unlock()
 		c.s.stats.slow.Add(1)
-		c.cancel() // the writer is stuck on this client: no close handshake
+		c.drop() // the writer is stuck on this client: no close handshake
 		return
 	}
 	c.queue = append(c.queue, data)
@@ -431,10 +435,11 @@ func (c *conn) flush(inline bool) {
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
 
-		ctx, cancel := context.WithTimeout(context.Background(), c.s.o.WriteTimeout)
-		err := c.ws.Write(ctx, websocket.MessageText, data)
-		timedOut := ctx.Err() != nil
-		cancel()
+		// A deadline on the socket rather than a context: no timer and
+		// no allocation per write.
+		_ = c.tcp.SetWriteDeadline(time.Now().Add(c.s.o.WriteTimeout))
+		err := c.ws.Write(context.Background(), websocket.MessageText, data)
+		timedOut := errors.Is(err, os.ErrDeadlineExceeded)
 		if err != nil {
 			c.mu.Lock()
 			if !c.closing {
@@ -446,7 +451,7 @@ func (c *conn) flush(inline bool) {
 			}
 			c.closeStarted, c.queue = true, nil
 			c.mu.Unlock()
-			c.cancel()
+			c.drop()
 			return
 		}
 	}
@@ -468,9 +473,46 @@ func (c *conn) finish() {
 		why = why[:maxCloseText]
 	}
 	// Close waits for the peer's close frame, which the reader goroutine
-	// reads; cancelling the read context ends the wait if none comes.
-	t := time.AfterFunc(grace, c.cancel)
+	// reads; dropping the connection ends the wait if none comes.
+	_ = c.tcp.SetWriteDeadline(time.Time{})
+	t := time.AfterFunc(grace, c.drop)
 	_ = c.ws.Close(code, why)
 	t.Stop()
-	c.cancel()
+	c.drop()
 }
+
+// Buffer sizes of a connection. net/http hands a hijacked connection 4 KiB
+// buffers each way, which an idle connection would hold for its lifetime.
+// Keepalives and acks are about a hundred bytes; a larger message costs
+// another read or write call, as bufio passes it through.
+const (
+	readBufferSize  = 512
+	writeBufferSize = 256
+)
+
+// hijacker hands websocket.Accept the connection with small buffers, and
+// keeps the net.Conn for drop.
+type hijacker struct {
+	http.ResponseWriter
+	tcp net.Conn
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	tcp, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.tcp = tcp
+	if err := brw.Writer.Flush(); err != nil {
+		return nil, nil, err
+	}
+	if brw.Reader.Buffered() > 0 {
+		// The client did not wait for the handshake's answer: keep the
+		// bytes it sent ahead, in net/http's buffer.
+		return tcp, bufio.NewReadWriter(brw.Reader, bufio.NewWriterSize(tcp, writeBufferSize)), nil
+	}
+	return tcp, bufio.NewReadWriter(bufio.NewReaderSize(tcp, readBufferSize), bufio.NewWriterSize(tcp, writeBufferSize)), nil
+}
+
+// Unwrap lets http.ResponseController find the writer underneath.
+func (h *hijacker) Unwrap() http.ResponseWriter { return h.ResponseWriter }

@@ -147,9 +147,11 @@ func (s *Server) Stats() ServerStats {
 	}
 }
 
-// ServeHTTP upgrades the request to a WebSocket and serves the connection
-// until it closes. The session token never travels in the URL: the client
-// sends it in a resume message.
+// ServeHTTP upgrades the request to a WebSocket and starts the
+// connection's reading goroutine. It returns at once, so that net/http lets
+// go of the request and its buffers: an idle connection holds only what it
+// needs. The session token never travels in the URL: the client sends it
+// in a resume message.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	down := s.shutdown
@@ -158,12 +160,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "service restarting", http.StatusServiceUnavailable)
 		return
 	}
-	ws, err := websocket.Accept(w, r, &s.accept)
+	h := &hijacker{ResponseWriter: w}
+	ws, err := websocket.Accept(h, r, &s.accept)
 	if err != nil {
 		return // Accept has written the HTTP error
 	}
 	ws.SetReadLimit(s.o.ReadLimit)
-	c := newConn(s, ws, r.Context())
+	c := &conn{s: s, ws: ws, tcp: h.tcp, reqCtx: context.WithoutCancel(r.Context())}
+	go c.serve()
+}
+
+// serve is the connection's reading goroutine.
+func (c *conn) serve() {
+	s := c.s
 	if s.register(c) {
 		s.stats.accepted.Add(1)
 		c.push(s.hello, true)
@@ -206,7 +215,7 @@ func (s *Server) register(c *conn) bool {
 // release forgets c after its reader returned, applies the disconnect to
 // its session (rule P7) and closes the TCP connection.
 func (s *Server) release(c *conn) {
-	c.cancel()
+	c.drop()
 	s.mu.Lock()
 	if s.conns[c.id] == c {
 		delete(s.conns, c.id)
@@ -381,7 +390,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		for _, c := range list {
-			c.cancel()
+			c.drop()
 		}
 		return ctx.Err()
 	}
