@@ -9,6 +9,13 @@
 // itself.
 //
 //	go run ./transports/wstransport/cmd/wsload -n 10000,20000 -hold 60s
+//
+// For each server it reports the RSS of the server process before any
+// connection, while the connections are held (as the runtime left it), and
+// after a forced GC that returns free memory to the system; per connection,
+// each less the first. Setting WSLOAD_HEAPPROFILE=path or
+// WSLOAD_CPUPROFILE=path makes the server processes write profiles to
+// path.sessionkit and path.echo.
 package main
 
 import (
@@ -552,7 +559,7 @@ func (e *echoClient) close() {
 
 func printResults(rs []result, interval, hold time.Duration) {
 	fmt.Printf("\nkeepalive interval %v, hold %v, GOMAXPROCS %d, %s\n\n", interval, hold, runtime.GOMAXPROCS(0), runtime.Version())
-	fmt.Println("| server | N | connect | RSS idle (KiB) | RSS held (KiB) | RSS/conn held | RSS after GC (KiB) | RSS/conn after GC | heap+stack/conn | CPU % of a core | CPU µs/keepalive | keepalives in hold | failed |")
+	fmt.Println("| server | N | connect | RSS before (KiB) | RSS held (KiB) | RSS/conn held | RSS after GC (KiB) | RSS/conn after GC | heap+stack/conn | CPU % of a core | CPU µs/keepalive | keepalives in hold | failed |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, r := range rs {
 		perConn := func(kib int64) string {
