@@ -242,3 +242,35 @@ func TestKeepalivesDisabled(t *testing.T) {
 		t.Errorf("status %s, want live", got)
 	}
 }
+
+// A Go client whose timers never fire (its clock is a mock nobody moves,
+// as in a throttled tab) answers the service's probes from its reader and
+// stays connected well past the liveness timeout.
+func TestClientAnswersProbes(t *testing.T) {
+	s := start(t, config{policy: realtime(fast)})
+	c := s.dial(wstransport.DialOptions{Clock: clock.NewMock()})
+	doLogin(t, c, "jo")
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	timeout := time.After(wait)
+	began := time.Now()
+	for c.Stats().Probes < 3 {
+		select {
+		case <-tick.C:
+		case <-timeout:
+			t.Fatalf("%d probes answered within %v, want 3; status %v", c.Stats().Probes, wait, c.Status())
+		}
+	}
+	if elapsed := time.Since(began); elapsed < fast.LivenessTimeout {
+		t.Fatalf("3 probes within %v, less than the liveness timeout %v: the test proves nothing", elapsed, fast.LivenessTimeout)
+	}
+	if st := c.Status(); st.State != wstransport.StateLive {
+		t.Errorf("status %v, want live", st)
+	}
+	if st := c.Stats(); st.KeepalivesSent != 0 {
+		t.Errorf("sent %d keepalives with a stopped clock", st.KeepalivesSent)
+	}
+	if got := s.srv.Stats().Lost; got != 0 {
+		t.Errorf("server lost %d connections, want 0", got)
+	}
+}
