@@ -105,16 +105,19 @@ const (
 //     ack handled after the deadline is too late even if the timer has not
 //     fired yet (a throttled or frozen tab). The outcome depends only on
 //     when messages are handled, never on how late the timer fires; timer
-//     lateness only delays the moment a loss is noticed.
+//     lateness only delays the moment a loss is noticed. A client that is
+//     itself stalled past the deadline (a frozen tab, a sleeping laptop)
+//     therefore counts the link as lost, as an on-time timer would have.
 //   - Lost is terminal: every later call reports it again. Make a new
 //     Client for a new connection.
 //   - A probe from the service is answered at once (ClientReplyProbe). It
 //     leaves the ack deadline and the send schedule alone: the service
 //     probes only after hearing nothing from this client for
 //     Interval+Margin, so a probe that arrives while a keepalive is
-//     outstanding is evidence that the keepalive has not arrived, not that
-//     it was answered. Rule P6 defines the client's view of the link as
-//     "keepalives are answered", and only an ack satisfies it.
+//     outstanding shows that the keepalive had not arrived when the probe
+//     was sent, not that it was answered. Rule P6 defines the client's
+//     view of the link as "keepalives are answered", and only an ack
+//     satisfies it.
 //   - Nothing else the service sends is an input: such messages prove the
 //     link carries traffic to the client, but only the ack proves the
 //     service has heard the client.

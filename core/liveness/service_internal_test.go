@@ -47,9 +47,9 @@ func TestServiceInvariants(t *testing.T) {
 		rng := rand.New(rand.NewPCG(3, 5))
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		var buf []ServiceAction
-		for range 200_000 {
+		for range 60_000 {
 			now = now.Add(time.Duration(rng.Int64N(int64(200 * time.Millisecond))))
-			id := ConnID(rng.IntN(500))
+			id := ConnID(rng.IntN(300))
 			switch r := rng.IntN(100); {
 			case r < 5:
 				s.Add(id, now)
