@@ -9,7 +9,9 @@ import (
 	"github.com/benbjohnson/clock"
 	"github.com/coder/websocket"
 
+	"github.com/sessionkit/sessionkit/adapters/memstore"
 	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/liveness"
 	"github.com/sessionkit/sessionkit/transports/wstransport"
 )
 
@@ -272,5 +274,23 @@ func TestClientAnswersProbes(t *testing.T) {
 	}
 	if got := s.srv.Stats().Lost; got != 0 {
 		t.Errorf("server lost %d connections, want 0", got)
+	}
+}
+
+// core accepts any LivenessTimeout above the interval; the liveness service
+// also needs room for a probe's answer. NewServer shortens its default
+// probe margin to fit, and refuses an explicit margin that does not.
+func TestNewServerFitsProbeMarginToPolicy(t *testing.T) {
+	p := core.RealtimePolicy()
+	p.KeepAlive = core.KeepAlive{Interval: 20 * time.Second, LivenessTimeout: 22 * time.Second}
+	m, err := core.New(core.Config{Store: memstore.New(), Policy: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := wstransport.NewServer(m, wstransport.Options{}); err != nil {
+		t.Errorf("NewServer with the default margin: %v", err)
+	}
+	if _, err := wstransport.NewServer(m, wstransport.Options{ProbeMargin: 5 * time.Second}); !errors.Is(err, liveness.ErrInvalidConfig) {
+		t.Errorf("NewServer with a 5s margin in a 2s gap: %v, want liveness.ErrInvalidConfig", err)
 	}
 }
