@@ -277,12 +277,15 @@ func TestClientAnswersProbes(t *testing.T) {
 	}
 }
 
-// core accepts any LivenessTimeout above the interval; the liveness service
-// also needs room for a probe's answer. NewServer shortens its default
-// probe margin to fit, and refuses an explicit margin that does not.
+// core refuses a LivenessTimeout that leaves no room for the default probe
+// margin; NewServer refuses an explicit margin that does not fit the policy.
 func TestNewServerFitsProbeMarginToPolicy(t *testing.T) {
 	p := core.RealtimePolicy()
 	p.KeepAlive = core.KeepAlive{Interval: 20 * time.Second, LivenessTimeout: 22 * time.Second}
+	if _, err := core.New(core.Config{Store: memstore.New(), Policy: p}); !errors.Is(err, core.ErrInvalidPolicy) {
+		t.Errorf("core.New with 22s liveness on a 20s interval: %v, want ErrInvalidPolicy", err)
+	}
+	p.KeepAlive.LivenessTimeout = 30 * time.Second
 	m, err := core.New(core.Config{Store: memstore.New(), Policy: p})
 	if err != nil {
 		t.Fatal(err)
@@ -290,7 +293,7 @@ func TestNewServerFitsProbeMarginToPolicy(t *testing.T) {
 	if _, err := wstransport.NewServer(m, wstransport.Options{}); err != nil {
 		t.Errorf("NewServer with the default margin: %v", err)
 	}
-	if _, err := wstransport.NewServer(m, wstransport.Options{ProbeMargin: 5 * time.Second}); !errors.Is(err, liveness.ErrInvalidConfig) {
-		t.Errorf("NewServer with a 5s margin in a 2s gap: %v, want liveness.ErrInvalidConfig", err)
+	if _, err := wstransport.NewServer(m, wstransport.Options{ProbeMargin: 15 * time.Second}); !errors.Is(err, liveness.ErrInvalidConfig) {
+		t.Errorf("NewServer with a 15s margin in a 10s gap: %v, want liveness.ErrInvalidConfig", err)
 	}
 }
