@@ -272,8 +272,11 @@ func (p Policy) Validate() error {
 		if low := lowerNonZero(e.IdleTimeout, e.AuthTimeout); low > 0 && k.Interval >= low {
 			return &PolicyError{"KeepAlive.Interval", fmt.Sprintf("%v is not below the lowest timeout %v, so pulses could not keep a session alive", k.Interval, low)}
 		}
-		if k.LivenessTimeout <= k.Interval {
-			return &PolicyError{"KeepAlive.LivenessTimeout", fmt.Sprintf("%v must exceed the interval %v, or punctual clients would be lost", k.LivenessTimeout, k.Interval)}
+		// The service probes a connection silent for the interval plus a
+		// margin (the lower of 5 s and a quarter of the interval), and must
+		// leave the probe time to be answered.
+		if floor := k.Interval + min(5*time.Second, k.Interval/4); k.LivenessTimeout <= floor {
+			return &PolicyError{"KeepAlive.LivenessTimeout", fmt.Sprintf("%v must exceed the interval plus the probe margin (%v), or punctual clients would be lost", k.LivenessTimeout, floor)}
 		}
 		if k.AckTimeout >= k.Interval {
 			return &PolicyError{"KeepAlive.AckTimeout", fmt.Sprintf("%v must be below the interval %v", k.AckTimeout, k.Interval)}

@@ -80,6 +80,7 @@ func TestPolicyValidate(t *testing.T) {
 		{"auth beyond max age", Policy{AuthTimeout: 2 * time.Hour, MaxAuthAge: time.Hour}, "AuthTimeout"},
 		{"interval not below idle", Policy{IdleTimeout: time.Minute, KeepAlive: KeepAlive{Interval: time.Minute}}, "KeepAlive.Interval"},
 		{"liveness below interval", Policy{KeepAlive: KeepAlive{Interval: time.Minute, LivenessTimeout: time.Minute}}, "KeepAlive.LivenessTimeout"},
+		{"liveness within probe margin", Policy{KeepAlive: KeepAlive{Interval: 20 * time.Second, LivenessTimeout: 22 * time.Second}}, "KeepAlive.LivenessTimeout"},
 		{"ack not below interval", Policy{KeepAlive: KeepAlive{Interval: time.Minute, AckTimeout: time.Minute}}, "KeepAlive.AckTimeout"},
 		{"checkpoint not below idle", Policy{IdleTimeout: time.Minute, CheckpointEvery: time.Minute}, "CheckpointEvery"},
 	}
