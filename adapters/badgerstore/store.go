@@ -1,0 +1,436 @@
+package badgerstore
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/sessionkit/sessionkit/core"
+)
+
+var (
+	_ core.Store      = (*Store)(nil)
+	_ core.BatchStore = (*Store)(nil)
+)
+
+const (
+	// maxAttempts bounds the transactions one Put or Delete runs. Badger
+	// reports a conflict when a key the transaction read was written after
+	// it started; the next attempt then reads the new version and fails the
+	// compare-and-set with core.ErrConflict itself, so a second attempt
+	// almost always settles it. More are needed only for badger's
+	// fingerprint collisions between unrelated keys.
+	maxAttempts = 8
+
+	// versionLease is how many versions the store reserves at a time in
+	// its persistent sequence. A crash wastes at most this many; none is
+	// ever issued twice (see nextVersion).
+	versionLease = 1024
+
+	// maxKeySize is badger's limit on the length of one key.
+	maxKeySize = 65000
+)
+
+// Store is a core.Store and core.BatchStore kept in a badger database in one
+// directory. It is safe for concurrent use. Open acquires it; Close releases
+// it. It starts no goroutine of its own: value-log garbage is collected by
+// Run or CollectGarbage, when the application calls them.
+type Store struct {
+	db   *badger.DB
+	seq  *badger.Sequence
+	lock *dirLock
+	opts Options
+
+	// mu is held shared by every call and exclusively by Close, so Close
+	// waits for calls in flight and no call reaches a closed database.
+	mu     sync.RWMutex
+	closed bool
+	done   chan struct{} // closed by Close; ends Run
+}
+
+// enter starts a call: it fails with ctx's error or core.ErrClosed, and
+// otherwise returns holding s.mu shared, which the caller releases.
+func (s *Store) enter(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("badgerstore: %s: %w", op, err)
+	}
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return fmt.Errorf("badgerstore: %s: %w", op, core.ErrClosed)
+	}
+	return nil
+}
+
+// Get returns the record under key, or an error wrapping core.ErrNotFound.
+func (s *Store) Get(ctx context.Context, key string) (core.Record, error) {
+	if err := s.enter(ctx, "get"); err != nil {
+		return core.Record{}, err
+	}
+	defer s.mu.RUnlock()
+	var rec core.Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		rec, err = getRecord(txn, key)
+		return err
+	})
+	if err != nil {
+		return core.Record{}, translate("get", key, err)
+	}
+	return rec, nil
+}
+
+// Put creates or replaces rec.Key if its current version is rec.Version (0:
+// it must not exist), writing the record and its index entries in one badger
+// transaction, and returns the new version.
+func (s *Store) Put(ctx context.Context, rec core.Record) (uint64, error) {
+	if err := s.enter(ctx, "put"); err != nil {
+		return 0, err
+	}
+	defer s.mu.RUnlock()
+	return s.put(rec)
+}
+
+func (s *Store) put(rec core.Record) (uint64, error) {
+	if err := checkRecord(rec, s.opts.ValueLogFileSize); err != nil {
+		return 0, err
+	}
+	for attempt := 1; ; attempt++ {
+		txn := s.db.NewTransaction(true)
+		v, err := s.stagePut(txn, rec)
+		if err == nil {
+			err = txn.Commit()
+		}
+		txn.Discard()
+		if err == nil {
+			return v, nil
+		}
+		if errors.Is(err, badger.ErrConflict) && attempt < maxAttempts {
+			continue
+		}
+		return 0, translate("put", rec.Key, err)
+	}
+}
+
+// stagePut checks rec's version against the record as txn sees it and, if
+// it matches, stages the new record and the changes to its index entries.
+// It returns the version the record will have once txn commits.
+func (s *Store) stagePut(txn *badger.Txn, rec core.Record) (uint64, error) {
+	old, err := getRecord(txn, rec.Key)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		if rec.Version != 0 {
+			return 0, conflict(rec.Version, 0)
+		}
+	case err != nil:
+		return 0, err
+	case old.Version != rec.Version:
+		return 0, conflict(rec.Version, old.Version)
+	}
+	// The version is drawn after the read, so it is greater than the
+	// version read; and a version committed since then makes the commit
+	// fail with a badger conflict.
+	version, err := s.nextVersion()
+	if err != nil {
+		return 0, err
+	}
+	for _, e := range old.Index {
+		if !hasEntry(rec.Index, e) {
+			if err := txn.Delete(indexKey(e.Name, e.Value, rec.Key)); err != nil {
+				return 0, err
+			}
+		}
+	}
+	for _, e := range rec.Index {
+		if !hasEntry(old.Index, e) {
+			if err := txn.Set(indexKey(e.Name, e.Value, rec.Key), nil); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := txn.Set(recordKey(rec.Key), encodeRecord(version, rec.Index, rec.Value)); err != nil {
+		return 0, err
+	}
+	return version, nil
+}
+
+// nextVersion returns a version never returned before in this directory.
+// Badger's Sequence persists the end of its lease before it hands out a
+// number below it, and restarts from the stored end after a crash, so a
+// number is never reissued; a crash only skips the rest of a lease. Under
+// NoSyncWrites a power loss may lose the lease write, but then it also loses
+// every later write, including all records that used the lease.
+func (s *Store) nextVersion() (uint64, error) {
+	n, err := s.seq.Next()
+	if err != nil {
+		return 0, fmt.Errorf("next version: %w", err)
+	}
+	return n + 1, nil // 0 means "create" in Put
+}
+
+// PutBatch writes each record as Put would, independently, and commits them
+// together: the transactions are staged one after another and committed
+// asynchronously, so badger writes them in a few group commits sharing the
+// fsyncs. A record whose transaction conflicts is retried on its own.
+func (s *Store) PutBatch(ctx context.Context, recs []core.Record) []core.PutResult {
+	res := make([]core.PutResult, len(recs))
+	if err := s.enter(ctx, "put batch"); err != nil {
+		for i := range res {
+			res[i].Err = err
+		}
+		return res
+	}
+	defer s.mu.RUnlock()
+
+	retry := make([]bool, len(recs))
+	var wg sync.WaitGroup
+	for i, rec := range recs {
+		if err := checkRecord(rec, s.opts.ValueLogFileSize); err != nil {
+			res[i].Err = err
+			continue
+		}
+		txn := s.db.NewTransaction(true)
+		v, err := s.stagePut(txn, rec)
+		if err != nil {
+			txn.Discard()
+			res[i].Err = translate("put", rec.Key, err)
+			continue
+		}
+		wg.Add(1)
+		txn.CommitWith(func(err error) {
+			defer wg.Done()
+			switch {
+			case err == nil:
+				res[i].Version = v
+			case errors.Is(err, badger.ErrConflict):
+				retry[i] = true
+			default:
+				res[i].Err = translate("put", rec.Key, err)
+			}
+		})
+	}
+	wg.Wait()
+	for i, again := range retry {
+		if again {
+			res[i].Version, res[i].Err = s.put(recs[i])
+		}
+	}
+	return res
+}
+
+// Delete removes key and its index entries if its current version is
+// version, or whatever its version when version is 0. Deleting a missing key
+// with version 0 is a no-op.
+//
+// A record whose stored value cannot be decoded can still be deleted with
+// version 0, to repair a damaged store; its index entries, which cannot be
+// read, are left behind and Scan skips them.
+func (s *Store) Delete(ctx context.Context, key string, version uint64) error {
+	if err := s.enter(ctx, "delete"); err != nil {
+		return err
+	}
+	defer s.mu.RUnlock()
+	for attempt := 1; ; attempt++ {
+		txn := s.db.NewTransaction(true)
+		changed, err := stageDelete(txn, key, version)
+		if err == nil && changed {
+			err = txn.Commit()
+		}
+		txn.Discard()
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, badger.ErrConflict) && attempt < maxAttempts {
+			continue
+		}
+		return translate("delete", key, err)
+	}
+}
+
+// stageDelete stages the removal of key and its index entries, and reports
+// whether there was anything to remove.
+func stageDelete(txn *badger.Txn, key string, version uint64) (bool, error) {
+	old, err := getRecord(txn, key)
+	switch {
+	case errors.Is(err, core.ErrNotFound):
+		if version != 0 {
+			return false, conflict(version, 0)
+		}
+		return false, nil
+	case errors.Is(err, core.ErrCorrupt) && version == 0:
+		return true, txn.Delete(recordKey(key))
+	case err != nil:
+		return false, err
+	case version != 0 && old.Version != version:
+		return false, conflict(version, old.Version)
+	}
+	for _, e := range old.Index {
+		if err := txn.Delete(indexKey(e.Name, e.Value, key)); err != nil {
+			return false, err
+		}
+	}
+	return true, txn.Delete(recordKey(key))
+}
+
+// Scan returns the records with an entry in r.Index within [r.From, r.To),
+// ordered by (entry value, key), by walking that key range of the index with
+// a badger iterator and reading each record from the same snapshot.
+func (s *Store) Scan(ctx context.Context, r core.Range) ([]core.Record, error) {
+	if err := s.enter(ctx, "scan"); err != nil {
+		return nil, err
+	}
+	defer s.mu.RUnlock()
+	if r.Index == "" || r.Limit < 0 {
+		return nil, fmt.Errorf("badgerstore: scan: index %q, limit %d: %w", r.Index, r.Limit, core.ErrInvalidInput)
+	}
+	if r.To != "" && r.To <= r.From {
+		return nil, nil
+	}
+	var out []core.Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		var err error
+		out, err = scan(ctx, txn, r)
+		return err
+	})
+	if err != nil {
+		return nil, translate("scan", r.Index, err)
+	}
+	return out, nil
+}
+
+func scan(ctx context.Context, txn *badger.Txn, r core.Range) ([]core.Record, error) {
+	prefix := indexPrefix(r.Index)
+	lo, hi := indexBounds(r.Index, r.From, r.To)
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, Reverse: r.Reverse})
+	defer it.Close()
+	if r.Reverse {
+		it.Seek(hi) // the last key <= hi; hi itself is never an entry
+	} else {
+		it.Seek(lo)
+	}
+	var out []core.Record
+	for n := 1; it.Valid(); it.Next() {
+		k := it.Item().Key()
+		if r.Reverse {
+			if bytes.Compare(k, lo) < 0 {
+				break
+			}
+			if bytes.Compare(k, hi) >= 0 {
+				continue
+			}
+		} else if bytes.Compare(k, hi) >= 0 {
+			break
+		}
+		if n++; n%64 == 0 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
+		value, key, ok := splitIndexKey(prefix, k)
+		if !ok {
+			return nil, fmt.Errorf("index key %q: %w", k, core.ErrCorrupt)
+		}
+		rec, err := getRecord(txn, string(key))
+		if errors.Is(err, core.ErrNotFound) {
+			continue // left behind by Delete of an undecodable record
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !hasEntry(rec.Index, core.IndexEntry{Name: r.Index, Value: string(value)}) {
+			continue // cannot happen: entries change with their record
+		}
+		out = append(out, rec)
+		if r.Limit > 0 && len(out) == r.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// getRecord reads and decodes the record under key as txn sees it.
+func getRecord(txn *badger.Txn, key string) (core.Record, error) {
+	item, err := txn.Get(recordKey(key))
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return core.Record{}, core.ErrNotFound
+	}
+	if err != nil {
+		return core.Record{}, err
+	}
+	var rec core.Record
+	err = item.Value(func(v []byte) error {
+		rec, err = decodeRecord(key, v)
+		return err
+	})
+	return rec, err
+}
+
+func hasEntry(index []core.IndexEntry, e core.IndexEntry) bool {
+	for _, x := range index {
+		if x == e {
+			return true
+		}
+	}
+	return false
+}
+
+// checkRecord rejects, with core.ErrInvalidInput, a record the store cannot
+// keep: an empty key, an index entry without a name or with a name used
+// twice, or a key or value beyond badger's limits.
+func checkRecord(rec core.Record, maxValue int64) error {
+	bad := func(why string) error {
+		return fmt.Errorf("badgerstore: put %q: %s: %w", rec.Key, why, core.ErrInvalidInput)
+	}
+	if rec.Key == "" {
+		return bad("empty key")
+	}
+	size := 1 + len(rec.Key) + len(rec.Value)
+	for i, e := range rec.Index {
+		if e.Name == "" {
+			return bad("index entry without a name")
+		}
+		for _, f := range rec.Index[:i] {
+			if f.Name == e.Name {
+				return bad(fmt.Sprintf("two entries in index %q", e.Name))
+			}
+		}
+		if len(indexKey(e.Name, e.Value, rec.Key)) > maxKeySize {
+			return bad(fmt.Sprintf("index %q entry longer than %d bytes with its key", e.Name, maxKeySize))
+		}
+		size += 2*binaryMaxVarint + len(e.Name) + len(e.Value)
+	}
+	if 1+len(rec.Key) > maxKeySize {
+		return bad(fmt.Sprintf("key longer than %d bytes", maxKeySize-1))
+	}
+	if int64(size) > maxValue {
+		return bad(fmt.Sprintf("record of about %d bytes exceeds ValueLogFileSize %d", size, maxValue))
+	}
+	return nil
+}
+
+const binaryMaxVarint = 10
+
+// conflict returns the error of a failed compare-and-set.
+func conflict(want, have uint64) error {
+	return fmt.Errorf("version %d, store has %d: %w", want, have, core.ErrConflict)
+}
+
+// translate wraps an error from a transaction with the package, operation
+// and key, mapping badger's errors to core's sentinels.
+func translate(op, key string, err error) error {
+	switch {
+	case errors.Is(err, badger.ErrKeyNotFound):
+		err = core.ErrNotFound
+	case errors.Is(err, badger.ErrConflict):
+		err = fmt.Errorf("concurrent write: %w", core.ErrConflict)
+	case errors.Is(err, badger.ErrTxnTooBig):
+		err = fmt.Errorf("%w: %w", err, core.ErrInvalidInput)
+	case errors.Is(err, badger.ErrDBClosed):
+		err = fmt.Errorf("%w: %w", err, core.ErrClosed)
+	}
+	return fmt.Errorf("badgerstore: %s %q: %w", op, key, err)
+}
