@@ -29,8 +29,12 @@ func (s *Store) Run(ctx context.Context) error {
 		case <-s.done:
 			return fmt.Errorf("badgerstore: run: %w", core.ErrClosed)
 		case <-t.C:
-			if _, err := s.CollectGarbage(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, core.ErrClosed) {
+			n, err := s.CollectGarbage(ctx)
+			if err != nil && ctx.Err() == nil && !errors.Is(err, core.ErrClosed) {
 				slogLogger{s.opts.Logger}.Errorf("badgerstore: value-log GC: %v", err)
+			}
+			if s.afterGC != nil {
+				s.afterGC(n, err)
 			}
 		}
 	}

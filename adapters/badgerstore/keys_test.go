@@ -76,7 +76,7 @@ func TestSplitIndexKey(t *testing.T) {
 	}
 	bad := [][]byte{
 		{},
-		append(indexPrefix("due"), 'x'),             // no terminator
+		append(indexPrefix("due"), 'x'), // no terminator
 		append(indexPrefix("due"), 0x00, 0x02, 'k'), // bad escape
 		indexKey("subject", "v", "k"),               // another index
 	}

@@ -50,6 +50,8 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{} // closed by Close; ends Run
+
+	afterGC func(rewritten int, err error) // test hook, called by Run
 }
 
 // enter starts a call: it fails with ctx's error or core.ErrClosed, and
