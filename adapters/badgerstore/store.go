@@ -226,7 +226,7 @@ func (s *Store) PutBatch(ctx context.Context, recs []core.Record) []core.PutResu
 
 // Delete removes key and its index entries if its current version is
 // version, or whatever its version when version is 0. Deleting a missing key
-// with version 0 is a no-op.
+// is a no-op, whatever the version.
 //
 // A record whose stored value cannot be decoded can still be deleted with
 // version 0, to repair a damaged store; its index entries, which cannot be
@@ -259,9 +259,7 @@ func stageDelete(txn *badger.Txn, key string, version uint64) (bool, error) {
 	old, err := getRecord(txn, key)
 	switch {
 	case errors.Is(err, core.ErrNotFound):
-		if version != 0 {
-			return false, conflict(version, 0)
-		}
+		// Whatever the version: a retried conditional delete succeeds.
 		return false, nil
 	case errors.Is(err, core.ErrCorrupt) && version == 0:
 		return true, txn.Delete(recordKey(key))
@@ -286,9 +284,6 @@ func (s *Store) Scan(ctx context.Context, r core.Range) ([]core.Record, error) {
 		return nil, err
 	}
 	defer s.mu.RUnlock()
-	if r.Index == "" || r.Limit < 0 {
-		return nil, fmt.Errorf("badgerstore: scan: index %q, limit %d: %w", r.Index, r.Limit, core.ErrInvalidInput)
-	}
 	if r.To != "" && r.To <= r.From {
 		return nil, nil
 	}
@@ -381,20 +376,13 @@ func hasEntry(index []core.IndexEntry, e core.IndexEntry) bool {
 }
 
 // checkRecord rejects, with core.ErrInvalidInput, a record the store cannot
-// keep: an empty key, an index entry without a name or with a name used
-// twice, or a key or value beyond badger's limits.
+// keep: two entries in one index, or a key or value beyond badger's limits.
 func checkRecord(rec core.Record, maxValue int64) error {
 	bad := func(why string) error {
 		return fmt.Errorf("badgerstore: put %q: %s: %w", rec.Key, why, core.ErrInvalidInput)
 	}
-	if rec.Key == "" {
-		return bad("empty key")
-	}
 	size := 1 + len(rec.Key) + len(rec.Value)
 	for i, e := range rec.Index {
-		if e.Name == "" {
-			return bad("index entry without a name")
-		}
 		for _, f := range rec.Index[:i] {
 			if f.Name == e.Name {
 				return bad(fmt.Sprintf("two entries in index %q", e.Name))
