@@ -18,12 +18,11 @@ var (
 )
 
 const (
-	// maxAttempts bounds the transactions one Put or Delete runs. Badger
+	// maxAttempts bounds the transactions run for one write. Badger
 	// reports a conflict when a key the transaction read was written after
-	// it started; the next attempt then reads the new version and fails the
-	// compare-and-set with core.ErrConflict itself, so a second attempt
-	// almost always settles it. More are needed only for badger's
-	// fingerprint collisions between unrelated keys.
+	// it started; the next attempt then reads the new version and settles
+	// the compare-and-set itself. Writes go through one group commit at a
+	// time (commit.go), so this is a safety net.
 	maxAttempts = 8
 
 	// versionLease is how many versions the store reserves at a time in
@@ -50,6 +49,8 @@ type Store struct {
 	mu     sync.RWMutex
 	closed bool
 	done   chan struct{} // closed by Close; ends Run
+
+	commit committer // queue of writes; see commit.go
 
 	afterGC func(rewritten int, err error) // test hook, called by Run
 }
@@ -88,34 +89,19 @@ func (s *Store) Get(ctx context.Context, key string) (core.Record, error) {
 
 // Put creates or replaces rec.Key if its current version is rec.Version (0:
 // it must not exist), writing the record and its index entries in one badger
-// transaction, and returns the new version.
+// transaction, and returns the new version. Concurrent writes share that
+// transaction and its sync (see commit.go).
 func (s *Store) Put(ctx context.Context, rec core.Record) (uint64, error) {
 	if err := s.enter(ctx, "put"); err != nil {
 		return 0, err
 	}
 	defer s.mu.RUnlock()
-	return s.put(rec)
-}
-
-func (s *Store) put(rec core.Record) (uint64, error) {
 	if err := checkRecord(rec, s.opts.ValueLogFileSize); err != nil {
 		return 0, err
 	}
-	for attempt := 1; ; attempt++ {
-		txn := s.db.NewTransaction(true)
-		v, err := s.stagePut(txn, rec)
-		if err == nil {
-			err = txn.Commit()
-		}
-		txn.Discard()
-		if err == nil {
-			return v, nil
-		}
-		if errors.Is(err, badger.ErrConflict) && attempt < maxAttempts {
-			continue
-		}
-		return 0, translate("put", rec.Key, err)
-	}
+	op := newOp(rec, false)
+	s.write(op)
+	return op.version, op.err
 }
 
 // stagePut checks rec's version against the record as txn sees it and, if
@@ -174,10 +160,9 @@ func (s *Store) nextVersion() (uint64, error) {
 	return n + 1, nil // 0 means "create" in Put
 }
 
-// PutBatch writes each record as Put would, independently, and commits them
-// together: the transactions are staged one after another and committed
-// asynchronously, so badger writes them in a few group commits sharing the
-// fsyncs. A record whose transaction conflicts is retried on its own.
+// PutBatch writes each record as Put would, independently, in as few
+// transactions (and syncs) as badger's transaction size allows: usually
+// one, shared with any concurrent writes.
 func (s *Store) PutBatch(ctx context.Context, recs []core.Record) []core.PutResult {
 	res := make([]core.PutResult, len(recs))
 	if err := s.enter(ctx, "put batch"); err != nil {
@@ -187,38 +172,20 @@ func (s *Store) PutBatch(ctx context.Context, recs []core.Record) []core.PutResu
 		return res
 	}
 	defer s.mu.RUnlock()
-
-	retry := make([]bool, len(recs))
-	var wg sync.WaitGroup
+	ops := make([]*writeOp, 0, len(recs))
+	opOf := make([]*writeOp, len(recs))
 	for i, rec := range recs {
 		if err := checkRecord(rec, s.opts.ValueLogFileSize); err != nil {
 			res[i].Err = err
 			continue
 		}
-		txn := s.db.NewTransaction(true)
-		v, err := s.stagePut(txn, rec)
-		if err != nil {
-			txn.Discard()
-			res[i].Err = translate("put", rec.Key, err)
-			continue
-		}
-		wg.Add(1)
-		txn.CommitWith(func(err error) {
-			defer wg.Done()
-			switch {
-			case err == nil:
-				res[i].Version = v
-			case errors.Is(err, badger.ErrConflict):
-				retry[i] = true
-			default:
-				res[i].Err = translate("put", rec.Key, err)
-			}
-		})
+		opOf[i] = newOp(rec, false)
+		ops = append(ops, opOf[i])
 	}
-	wg.Wait()
-	for i, again := range retry {
-		if again {
-			res[i].Version, res[i].Err = s.put(recs[i])
+	s.write(ops...)
+	for i, op := range opOf {
+		if op != nil {
+			res[i] = core.PutResult{Version: op.version, Err: op.err}
 		}
 	}
 	return res
@@ -236,21 +203,9 @@ func (s *Store) Delete(ctx context.Context, key string, version uint64) error {
 		return err
 	}
 	defer s.mu.RUnlock()
-	for attempt := 1; ; attempt++ {
-		txn := s.db.NewTransaction(true)
-		changed, err := stageDelete(txn, key, version)
-		if err == nil && changed {
-			err = txn.Commit()
-		}
-		txn.Discard()
-		if err == nil {
-			return nil
-		}
-		if errors.Is(err, badger.ErrConflict) && attempt < maxAttempts {
-			continue
-		}
-		return translate("delete", key, err)
-	}
+	op := newOp(core.Record{Key: key, Version: version}, true)
+	s.write(op)
+	return op.err
 }
 
 // stageDelete stages the removal of key and its index entries, and reports
