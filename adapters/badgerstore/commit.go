@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"sync"
 
@@ -123,13 +124,16 @@ func (s *Store) apply(group []*writeOp) {
 	}
 }
 
-// applyOnce stages every op of group in one transaction and commits it. An
-// op the store refuses (a stale version, an undecodable record) gets its
-// own error and stages nothing; an error of the transaction as a whole is
-// returned, with the ops' results cleared for a retry.
+// applyOnce stages every op of group in one transaction and commits it,
+// with the version mark if the group used new versions. An op the store
+// refuses (a stale version, an undecodable record) gets its own error and
+// stages nothing; an error of the transaction as a whole is returned, with
+// the ops' results cleared for a retry. Versions drawn for a transaction
+// that fails are skipped, never reused.
 func (s *Store) applyOnce(group []*writeOp) error {
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
+	mark := s.lastVersion
 	var err error
 	for _, op := range group {
 		op.version, op.err = 0, nil
@@ -146,6 +150,9 @@ func (s *Store) applyOnce(group []*writeOp) error {
 		if err != nil {
 			break
 		}
+	}
+	if err == nil && s.lastVersion != mark {
+		err = txn.Set(metaVersion, binary.BigEndian.AppendUint64(nil, s.lastVersion))
 	}
 	if err == nil {
 		err = txn.Commit()

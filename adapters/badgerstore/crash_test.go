@@ -554,9 +554,10 @@ func selfConsistent(rec core.Record) error {
 
 // crashModel holds the last acknowledged state of every key.
 type crashModel struct {
-	acked   map[string]crashAck
-	probes  int
-	lastMax uint64
+	acked    map[string]crashAck
+	maxAcked uint64 // highest version ever acknowledged
+	probes   int
+	lastMax  uint64 // highest version seen by earlier verifications
 }
 
 type crashAck struct {
@@ -596,6 +597,7 @@ func (m *crashModel) apply(t *testing.T, lines []string) {
 				t.Fatalf("bad ack %q", line)
 			}
 			m.acked[f[1]] = crashAck{version: v, hash: f[3]}
+			m.maxAcked = max(m.maxAcked, v)
 		default:
 			t.Fatalf("bad line from child: %q", line)
 		}
@@ -652,8 +654,9 @@ func (m *crashModel) verify(dir string) []error {
 	switch {
 	case err != nil:
 		errs = append(errs, fmt.Errorf("probe put: %w", err))
-	case v <= maxVersion || v <= m.lastMax:
-		errs = append(errs, fmt.Errorf("probe got v%d, store already has v%d (earlier max v%d)", v, maxVersion, m.lastMax))
+	case v <= maxVersion || v <= m.lastMax || v <= m.maxAcked:
+		errs = append(errs, fmt.Errorf("probe got v%d, not above the store's v%d, earlier v%d or acknowledged v%d",
+			v, maxVersion, m.lastMax, m.maxAcked))
 	}
 	m.lastMax = max(m.lastMax, maxVersion, v)
 	if err := s.Close(); err != nil && !errors.Is(err, core.ErrClosed) {

@@ -63,16 +63,3 @@ func (s *Store) CollectGarbage(ctx context.Context) (int, error) {
 	}
 	return n, fmt.Errorf("badgerstore: collect garbage: %w", ctx.Err())
 }
-
-// Sync forces every acknowledged write to stable storage. It is needed only
-// under Options.NoSyncWrites, for example before a planned power-off.
-func (s *Store) Sync() error {
-	if err := s.enter(context.Background(), "sync"); err != nil {
-		return err
-	}
-	defer s.mu.RUnlock()
-	if err := s.db.Sync(); err != nil {
-		return fmt.Errorf("badgerstore: sync: %w", err)
-	}
-	return nil
-}

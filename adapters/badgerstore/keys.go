@@ -4,7 +4,7 @@ import "bytes"
 
 // Key layout. Every badger key starts with a one-byte kind:
 //
-//	'm' <name>                                  store metadata (format marker, version sequence)
+//	'm' <name>                                  store metadata: format marker, version mark
 //	'r' <record key>                            a record: its encoded value (see record.go)
 //	'i' esc(<index name>) esc(<entry value>) <record key>
 //	                                            an index entry; the badger value is empty

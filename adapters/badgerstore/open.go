@@ -1,6 +1,7 @@
 package badgerstore
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -117,7 +118,7 @@ func hasTables(dir string) (bool, error) {
 }
 
 // init checks that the database is a sessionkit store of this format,
-// marking a new one as such, and loads the version sequence. hadTables says
+// marking a new one as such, and loads the version mark. hadTables says
 // whether the directory held table files before badger opened it: the
 // marker is the first write of a store, so a store with tables but no
 // marker has lost data (badger drops the tables a damaged MANIFEST no longer
@@ -151,17 +152,27 @@ func (s *Store) init(hadTables bool) error {
 	if err != nil {
 		return err
 	}
-	s.seq, err = s.db.GetSequence(metaVersion, versionLease)
-	if err != nil {
-		return fmt.Errorf("version sequence: %w", err)
-	}
-	return nil
+	return s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(metaVersion)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil // a new store
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			if len(v) != 8 {
+				return fmt.Errorf("version mark of %d bytes: %w", len(v), core.ErrCorrupt)
+			}
+			s.lastVersion = binary.BigEndian.Uint64(v)
+			return nil
+		})
+	})
 }
 
-// Close releases the directory after the calls in flight return. Later calls
-// fail with core.ErrClosed; a second Close returns nil. Close returns the
-// unused part of the version lease to the sequence, so a clean shutdown
-// skips no versions.
+// Close releases the directory after the calls in flight return, flushing
+// badger's memtables to disk. Later calls fail with core.ErrClosed; a second
+// Close returns nil.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -170,10 +181,7 @@ func (s *Store) Close() error {
 	}
 	s.closed = true
 	close(s.done)
-	err := s.seq.Release()
-	if cerr := s.db.Close(); cerr != nil {
-		err = errors.Join(err, cerr)
-	}
+	err := s.db.Close()
 	s.lock.release()
 	if err != nil {
 		return fmt.Errorf("badgerstore: close: %w", err)

@@ -15,23 +15,26 @@ import (
 // thousands of sessions and drafts on one node, a few tens of MiB of memory.
 // A zero field means its default; Open never modifies the caller's Options.
 type Options struct {
-	// NoSyncWrites turns off the fsync that ends every write (badger's
-	// SyncWrites). The default, syncing, makes a Put, PutBatch or Delete
-	// durable when it returns: neither a process crash nor a power loss or
-	// kernel crash loses an acknowledged write (provided the disk honours
-	// fsync). Concurrent writers share one fsync per group commit.
+	// NoSyncWrites turns off the sync that ends every write (badger's
+	// SyncWrites). By default a Put, PutBatch or Delete returns only once
+	// its write is on disk: neither a process crash nor a power loss or
+	// kernel crash loses an acknowledged write, provided the disk honours
+	// fsync. Concurrent writes share one sync (see commit.go), so the cost
+	// is about one sync per group of writers, not per write.
 	//
-	// With NoSyncWrites a write returns once it is in badger's memory-mapped
-	// write-ahead log, i.e. in the OS page cache. A process crash (panic,
-	// SIGKILL, OOM kill) still loses nothing acknowledged, because the kernel
-	// writes the pages back. A power loss or kernel crash can lose the
-	// acknowledged writes not yet written back: at most those since the last
-	// memtable flush (MemTableSize of writes) plus the open value-log file's
-	// unsynced tail. Recovery keeps a consistent prefix of the log: a record
-	// and its index entries are never split, and a lost write takes every
-	// later write with it. Core acknowledges draft saves on Put's return
-	// (rule P14), so turn syncing off only where losing the last seconds of
-	// saves on power loss is acceptable.
+	// With NoSyncWrites a write returns once it is in badger's
+	// memory-mapped write-ahead log, that is in the OS page cache. A
+	// process crash (panic, SIGKILL, OOM kill) still loses nothing
+	// acknowledged: the kernel writes the pages back. A power loss or
+	// kernel crash can lose acknowledged writes that had not yet reached a
+	// table file: up to NumMemtables × MemTableSize of the latest writes
+	// (16 MiB by default), and large values in the unsynced tail of the
+	// value log, whose records then read as core.ErrCorrupt. What survives
+	// is still consistent: a record and its index entries are never split,
+	// and new versions stay above every surviving one. But a lost write
+	// need not take every later write with it, and the version of a lost
+	// write, which a reader may have seen, can be issued again. Close
+	// flushes everything to disk.
 	NoSyncWrites bool
 
 	// MemTableSize is the size of one memtable, the in-memory write buffer

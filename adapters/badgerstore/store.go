@@ -25,11 +25,6 @@ const (
 	// time (commit.go), so this is a safety net.
 	maxAttempts = 8
 
-	// versionLease is how many versions the store reserves at a time in
-	// its persistent sequence. A crash wastes at most this many; none is
-	// ever issued twice (see nextVersion).
-	versionLease = 1024
-
 	// maxKeySize is badger's limit on the length of one key.
 	maxKeySize = 65000
 )
@@ -40,9 +35,12 @@ const (
 // Run or CollectGarbage, when the application calls them.
 type Store struct {
 	db   *badger.DB
-	seq  *badger.Sequence
 	lock *dirLock
 	opts Options
+
+	// lastVersion is the last version handed out. Only the group-commit
+	// leader reads or writes it (see commit.go).
+	lastVersion uint64
 
 	// mu is held shared by every call and exclusively by Close, so Close
 	// waits for calls in flight and no call reaches a closed database.
@@ -119,13 +117,7 @@ func (s *Store) stagePut(txn *badger.Txn, rec core.Record) (uint64, error) {
 	case old.Version != rec.Version:
 		return 0, conflict(rec.Version, old.Version)
 	}
-	// The version is drawn after the read, so it is greater than the
-	// version read; and a version committed since then makes the commit
-	// fail with a badger conflict.
-	version, err := s.nextVersion()
-	if err != nil {
-		return 0, err
-	}
+	version := s.nextVersion()
 	for _, e := range old.Index {
 		if !hasEntry(rec.Index, e) {
 			if err := txn.Delete(indexKey(e.Name, e.Value, rec.Key)); err != nil {
@@ -146,18 +138,13 @@ func (s *Store) stagePut(txn *badger.Txn, rec core.Record) (uint64, error) {
 	return version, nil
 }
 
-// nextVersion returns a version never returned before in this directory.
-// Badger's Sequence persists the end of its lease before it hands out a
-// number below it, and restarts from the stored end after a crash, so a
-// number is never reissued; a crash only skips the rest of a lease. Under
-// NoSyncWrites a power loss may lose the lease write, but then it also loses
-// every later write, including all records that used the lease.
-func (s *Store) nextVersion() (uint64, error) {
-	n, err := s.seq.Next()
-	if err != nil {
-		return 0, fmt.Errorf("next version: %w", err)
-	}
-	return n + 1, nil // 0 means "create" in Put
+// nextVersion returns a version above every version in the store. The
+// group transaction that uses it also stores it as the version mark (see
+// applyOnce), so a record never survives a crash without a mark at least as
+// high as its version, and Open resumes above every surviving version.
+func (s *Store) nextVersion() uint64 {
+	s.lastVersion++
+	return s.lastVersion
 }
 
 // PutBatch writes each record as Put would, independently, in as few

@@ -331,7 +331,7 @@ func TestClosed(t *testing.T) {
 	_, err = s.Put(ctx, core.Record{Key: "k"})
 	errs = append(errs, err, s.Delete(ctx, "k", 0))
 	_, err = s.Scan(ctx, core.Range{Index: "due"})
-	errs = append(errs, err, s.PutBatch(ctx, []core.Record{{Key: "k"}})[0].Err, s.Run(ctx), s.Sync())
+	errs = append(errs, err, s.PutBatch(ctx, []core.Record{{Key: "k"}})[0].Err, s.Run(ctx))
 	_, err = s.CollectGarbage(ctx)
 	errs = append(errs, err)
 	for i, err := range errs {
