@@ -54,15 +54,16 @@ func Open(dir string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	}
+	bo := o.badgerOptions(dir)
 	hadTables, err := hasTables(dir)
 	if err == nil && !o.NoVerifyOnOpen {
-		err = verifyTables(dir)
+		err = verifyTables(dir, bo)
 	}
 	if err != nil {
 		lock.release()
 		return nil, fmt.Errorf("badgerstore: open %s: %w", dir, err)
 	}
-	db, err := openBadger(o.badgerOptions(dir))
+	db, err := openBadger(bo)
 	if err != nil {
 		lock.release()
 		if dirLocked(dir) {

@@ -317,3 +317,17 @@ var (
 	fixtureDir  string
 	fixtureErr  error
 )
+
+// TestNoVerifyOnOpen shows what the option gives up: a damaged table block
+// no longer fails Open.
+func TestNoVerifyOnOpen(t *testing.T) {
+	dir := corruptFixture(t)
+	scribble(t, onlyFile(t, dir, "*.sst"), 0.5)
+	s, err := Open(dir, &Options{NoVerifyOnOpen: true})
+	if err != nil {
+		t.Fatalf("Open without verification = %v, want success", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+}

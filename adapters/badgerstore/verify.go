@@ -27,7 +27,7 @@ import (
 //
 // Tables the MANIFEST does not list are left alone: a crash between writing
 // a table and recording it leaves such a file, which badger then deletes.
-func verifyTables(dir string) error {
+func verifyTables(dir string, opts badger.Options) error {
 	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil // a new store
@@ -36,7 +36,7 @@ func verifyTables(dir string) error {
 		return err
 	}
 	defer f.Close()
-	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(dir))
+	m, _, err := badger.ReplayManifestFile(f, opts.ExternalMagicVersion, opts)
 	if err != nil {
 		return fmt.Errorf("%s: %v: %w", f.Name(), err, core.ErrCorrupt)
 	}
