@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -73,30 +74,31 @@ var ctxCalls = []ctxCall{
 
 var errSkip = errors.New("storetest: skip")
 
-func ctxTests(name string, ended func(t *testing.T) context.Context, want error) test {
-	return test{name, func(t *testing.T, s core.Store) {
-		for _, c := range ctxCalls {
-			t.Run(c.name, func(t *testing.T) {
-				seed := rec("s/1", "seed", core.IndexDue, timeValue(base))
-				seed.Version = put(t, s, seed)
-				before := snapshot(t, s)
-				err := c.call(ended(t), s, seed.Version)
-				if err == errSkip {
-					t.Skip("store does not implement core.BatchStore")
-				}
-				if !errors.Is(err, want) {
-					t.Fatalf("%s with an ended context = %v; want error wrapping %v", c.name, err, want)
-				}
-				if after := snapshot(t, s); after != before {
-					t.Fatalf("%s with an ended context changed the store:\n before %s\n after  %s", c.name, before, after)
-				}
-				del(t, s, seed.Key, 0)
-			})
-		}
-	}}
+// ctxTests returns a test per call, each with its own store, named
+// name/call.
+func ctxTests(name string, ended func(t *testing.T) context.Context, want error) []test {
+	var tests []test
+	for _, c := range ctxCalls {
+		tests = append(tests, test{name + "/" + c.name, func(t *testing.T, s core.Store) {
+			seed := rec("s/1", "seed", core.IndexDue, timeValue(base))
+			seed.Version = put(t, s, seed)
+			before := snapshot(t, s)
+			err := c.call(ended(t), s, seed.Version)
+			if err == errSkip {
+				t.Skip("store does not implement core.BatchStore")
+			}
+			if !errors.Is(err, want) {
+				t.Fatalf("%s with an ended context = %v; want error wrapping %v", c.name, err, want)
+			}
+			if after := snapshot(t, s); after != before {
+				t.Fatalf("%s with an ended context changed the store:\n before %s\n after  %s", c.name, before, after)
+			}
+		}})
+	}
+	return tests
 }
 
-var contextTests = []test{
+var contextTests = slices.Concat(
 	ctxTests("Canceled", func(t *testing.T) context.Context {
 		ctx, cancel := context.WithCancel(t.Context())
 		cancel()
@@ -107,7 +109,7 @@ var contextTests = []test{
 		t.Cleanup(cancel)
 		return ctx
 	}, context.DeadlineExceeded),
-}
+)
 
 // snapshot describes everything the context tests' calls could change.
 func snapshot(t *testing.T, s core.Store) string {

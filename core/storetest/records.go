@@ -100,16 +100,15 @@ var putTests = []test{
 	}},
 	{"VersionsNotReusedAfterDelete", func(t *testing.T, s core.Store) {
 		r := rec("s/1", "v")
-		var max uint64
-		seen := map[uint64]bool{}
+		var highest uint64
 		for round := range 5 {
 			r.Version = 0
 			for i := range 3 {
 				v := put(t, s, r)
-				if v <= max || seen[v] {
-					t.Fatalf("round %d write %d: Put returned version %d; want > %d, every earlier version of the key", round, i, v, max)
+				if v <= highest {
+					t.Fatalf("round %d write %d: Put returned version %d; want > %d, every earlier version of the key", round, i, v, highest)
 				}
-				seen[v], max, r.Version = true, v, v
+				highest, r.Version = v, v
 			}
 			// Alternate conditional and unconditional deletes.
 			if round%2 == 0 {
@@ -218,6 +217,20 @@ var copyTests = []test{
 		if !sameRecord(got[0], r) {
 			t.Fatalf("Scan after scribbling on an earlier result:\n got  %s\n want %s", fmtRecord(got[0]), fmtRecord(r))
 		}
+	}},
+	{"ScanResultsAreIndependent", func(t *testing.T, s core.Store) {
+		a := rec("s/a", "aaaa", core.IndexDue, "1")
+		a.Version = put(t, s, a)
+		b := rec("s/b", "bbbb", core.IndexDue, "2", core.IndexOwner, "bob")
+		b.Version = put(t, s, b)
+		got := wantScan(t, s, core.Range{Index: core.IndexDue}, a.Key, b.Key)
+		// Growing one result must not write into another.
+		got[0].Value = append(got[0].Value, "####"...)
+		got[0].Index = append(got[0].Index, core.IndexEntry{Name: "scribbled", Value: "scribbled"})
+		if !sameRecord(got[1], b) {
+			t.Fatalf("Scan result 1 after appending to result 0:\n got  %s\n want %s", fmtRecord(got[1]), fmtRecord(b))
+		}
+		wantRecord(t, s, a)
 	}},
 	{"PutDoesNotRetainInput", func(t *testing.T, s core.Store) {
 		in := rec("s/1", "value", core.IndexDue, timeValue(base), core.IndexOwner, "alice")

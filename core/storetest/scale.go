@@ -89,9 +89,8 @@ func (w *scaleWorld) bound(index string) string {
 	default:
 		// Map order is not seeded, so pick records by key.
 		for range 20 {
-			r, ok := w.m[fmt.Sprintf("s/%05d", w.rng.IntN(scaleRecords))]
-			for _, e := range r.Index {
-				if ok && e.Name == index {
+			for _, e := range w.m[fmt.Sprintf("s/%05d", w.rng.IntN(scaleRecords))].Index {
+				if e.Name == index {
 					if w.rng.IntN(2) == 0 {
 						return e.Value + "\x00"
 					}
