@@ -67,7 +67,7 @@ func verifyTable(path string, tm badger.TableManifest) (err error) {
 		// Not Table.DecrRef: dropping the last reference deletes the file.
 		mf.Close(-1)
 	}()
-	t, err := table.OpenTable(mf, table.Options{
+	_, err = table.OpenTable(mf, table.Options{
 		ReadOnly:           true,
 		ChkMode:            options.OnTableRead, // verifies every block
 		Compression:        tm.Compression,
@@ -77,6 +77,5 @@ func verifyTable(path string, tm badger.TableManifest) (err error) {
 	if err != nil {
 		return fmt.Errorf("table %s: %v: %w", path, err, core.ErrCorrupt)
 	}
-	_ = t
 	return nil
 }
