@@ -29,9 +29,11 @@ const lockFileName = "sessionkit.lock"
 //   - ErrLocked if the directory is in use;
 //   - fs.ErrPermission (and the *fs.PathError naming the file) if the
 //     directory or a file in it cannot be read or written;
-//   - core.ErrCorrupt if badger cannot load its files (a damaged MANIFEST,
-//     table or log file, or files that are not a badger database) or the
-//     database is not a sessionkit store of this format.
+//   - core.ErrCorrupt if a table fails its checksums, or badger cannot load
+//     its files (a damaged MANIFEST or log file, files that are not a badger
+//     database; badger gives no cause, so any failure of its Open lands
+//     here, with its message), or the database is not a sessionkit store of
+//     this format.
 //
 // A crash (process kill or power loss) needs nothing special: Open replays
 // badger's write-ahead log, keeping every write that was acknowledged under
