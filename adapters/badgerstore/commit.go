@@ -75,7 +75,10 @@ func (s *Store) write(ops ...*writeOp) {
 }
 
 // lead applies one group from the head of the queue, passes the lead on if
-// more is queued, and then releases the group's callers.
+// more is queued, and then releases the group's callers. Should applying
+// panic (badger panics on some damaged data), the group fails and the lead
+// still passes on before the panic continues, so a caller that recovers
+// (net/http does) leaves no writer waiting forever.
 func (s *Store) lead() {
 	c := &s.commit
 	c.mu.Lock()
@@ -84,20 +87,32 @@ func (s *Store) lead() {
 	c.queue = c.queue[n:]
 	c.mu.Unlock()
 
+	applied := false
+	defer func() {
+		if !applied {
+			for _, op := range group {
+				op.version, op.err = 0, errAborted
+			}
+		}
+		c.mu.Lock()
+		if len(c.queue) > 0 {
+			c.queue[0].wake <- true
+		} else {
+			c.leading = false
+			c.queue = nil
+		}
+		c.mu.Unlock()
+		for _, op := range group {
+			op.wake <- false
+		}
+	}()
 	s.apply(group)
-
-	c.mu.Lock()
-	if len(c.queue) > 0 {
-		c.queue[0].wake <- true
-	} else {
-		c.leading = false
-		c.queue = nil
-	}
-	c.mu.Unlock()
-	for _, op := range group {
-		op.wake <- false
-	}
+	applied = true
 }
+
+// errAborted is the result of writes whose group transaction panicked; they
+// may or may not have been committed.
+var errAborted = errors.New("badgerstore: write aborted by a panic in badger; it may or may not have been applied")
 
 // apply writes group in one transaction and sets each op's result.
 func (s *Store) apply(group []*writeOp) {
@@ -131,6 +146,9 @@ func (s *Store) apply(group []*writeOp) {
 // the ops' results cleared for a retry. Versions drawn for a transaction
 // that fails are skipped, never reused.
 func (s *Store) applyOnce(group []*writeOp) error {
+	if s.beforeApply != nil {
+		s.beforeApply()
+	}
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	mark := s.lastVersion

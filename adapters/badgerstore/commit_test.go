@@ -6,8 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sessionkit/sessionkit/core"
 )
@@ -115,5 +117,69 @@ func TestGroupCommitSplits(t *testing.T) {
 	due, err := s.Scan(ctx, core.Range{Index: core.IndexDue})
 	if err != nil || len(due) != batches*size {
 		t.Fatalf("due index has %d records, %v; want %d", len(due), err, batches*size)
+	}
+}
+
+// TestGroupCommitSurvivesPanic makes a leader's apply panic while another
+// write waits behind it: the panic reaches the leader's caller, the waiting
+// write takes the lead and succeeds, and the store goes on working.
+func TestGroupCommitSurvivesPanic(t *testing.T) {
+	// Closed only on success: Close would wait forever for a stuck write.
+	s, err := Open(t.TempDir(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	leaderIn, queued := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	s.beforeApply = func() {
+		once.Do(func() {
+			close(leaderIn)
+			<-queued
+			panic("injected")
+		})
+	}
+	second := make(chan error, 1)
+	go func() {
+		<-leaderIn
+		go func() {
+			_, err := s.Put(ctx, core.Record{Key: "second"})
+			second <- err
+		}()
+		for { // until the second write is queued behind the leader
+			s.commit.mu.Lock()
+			n := len(s.commit.queue)
+			s.commit.mu.Unlock()
+			if n > 0 {
+				break
+			}
+			runtime.Gosched()
+		}
+		close(queued)
+	}()
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("the panicking write returned normally")
+			}
+		}()
+		s.Put(ctx, core.Record{Key: "first"})
+	}()
+	select {
+	case err := <-second:
+		if err != nil {
+			t.Errorf("write queued behind the panic: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("write queued behind a panicked leader still waits after 30s")
+	}
+	if _, err := s.Put(ctx, core.Record{Key: "after"}); err != nil {
+		t.Fatalf("Put after the panic: %v", err)
+	}
+	if _, err := s.Get(ctx, "first"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Get(first) = %v, want ErrNotFound", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
 	}
 }

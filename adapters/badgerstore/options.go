@@ -29,7 +29,7 @@ type Options struct {
 	// kernel crash can lose acknowledged writes that had not yet reached a
 	// table file: up to NumMemtables × MemTableSize of the latest writes
 	// (16 MiB by default), and large values in the unsynced tail of the
-	// value log, whose records then read as core.ErrCorrupt. What survives
+	// value log, whose records may then read as core.ErrCorrupt. What survives
 	// is still consistent: a record and its index entries are never split,
 	// and new versions stay above every surviving one. But a lost write
 	// need not take every later write with it, and the version of a lost

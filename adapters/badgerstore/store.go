@@ -50,7 +50,8 @@ type Store struct {
 
 	commit committer // queue of writes; see commit.go
 
-	afterGC func(rewritten int, err error) // test hook, called by Run
+	afterGC     func(rewritten int, err error) // test hook, called by Run
+	beforeApply func()                         // test hook, called by the group-commit leader
 }
 
 // enter starts a call: it fails with ctx's error or core.ErrClosed, and
