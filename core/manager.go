@@ -206,12 +206,21 @@ func stripe(id string) int {
 	return int(h % 64)
 }
 
-// load reads session id. It returns the session as this Manager sees it
-// (see view) and the LastSeen the store holds.
-func (m *Manager) load(ctx context.Context, id string) (Session, time.Time, error) {
+// base is what the store holds of a session, beside the Manager's view of
+// it: what a write that carries no new touch must keep.
+type base struct {
+	seen  time.Time // LastSeen as stored
+	epoch string    // the Manager that wrote it
+	slack time.Time // the view's LastSeen with restart slack, before touches held here
+	due   string    // the stored due index value
+}
+
+// load reads session id: the session as this Manager sees it (see view),
+// and what the store holds.
+func (m *Manager) load(ctx context.Context, id string) (Session, base, error) {
 	rec, err := m.store.Get(ctx, SessionKey(id))
 	if err != nil {
-		return Session{}, time.Time{}, err
+		return Session{}, base{}, err
 	}
 	return m.view(rec)
 }
@@ -221,22 +230,23 @@ func (m *Manager) load(ctx context.Context, id string) (Session, time.Time, erro
 // may have seen touches that were never written; but a touch is written
 // whenever it moves the idle clock CheckpointEvery or more past the stored
 // one, so allowing that much more is enough for the session never to end
-// early. It also returns the LastSeen the store holds.
-func (m *Manager) view(rec Record) (Session, time.Time, error) {
+// early.
+func (m *Manager) view(rec Record) (Session, base, error) {
 	s, epoch, err := decodeSession(rec)
 	if err != nil {
-		return Session{}, time.Time{}, err
+		return Session{}, base{}, err
 	}
-	stored := s.LastSeen
+	b := base{seen: s.LastSeen, epoch: epoch, due: dueValue(rec)}
 	if epoch != m.epoch && s.Live() {
 		s.LastSeen = earlierOf(s.LastSeen.Add(m.p.CheckpointEvery), laterOf(m.started, s.LastSeen))
 	}
+	b.slack = s.LastSeen
 	m.mu.Lock()
 	if h := m.hot[s.ID]; h != nil {
 		s.LastSeen, s.LastActivity = laterOf(s.LastSeen, h.seen), laterOf(s.LastActivity, h.active)
 	}
 	m.mu.Unlock()
-	return s, stored, nil
+	return s, b, nil
 }
 
 // updateOpts adjusts one update.
@@ -266,22 +276,19 @@ func (m *Manager) updateLocked(ctx context.Context, now time.Time, id string, in
 		if err := ctx.Err(); err != nil {
 			return Session{}, Effects{}, fmt.Errorf("sessionkit: %w", err)
 		}
-		cur, stored, err := m.load(ctx, id)
+		cur, b, err := m.load(ctx, id)
 		if err != nil {
 			return Session{}, Effects{}, err
 		}
 		s, eff := m.mc.Step(now, cur, in)
-		written, err := m.store1(ctx, cur, stored, &s, &eff, o)
+		written, err := m.store1(ctx, cur, &b, &s, &eff, o)
 		if errors.Is(err, ErrConflict) && attempt < maxRetries {
 			continue
 		}
 		if err != nil {
 			return Session{}, Effects{}, err
 		}
-		if written {
-			stored = s.LastSeen
-		}
-		m.apply(now, cur.ID, s, stored, eff, written, o)
+		m.apply(now, cur.ID, s, b.seen, eff, written, o)
 		return s, eff, eff.Err
 	}
 }
@@ -298,25 +305,29 @@ func (m *Manager) mustWrite(s *Session, stored time.Time) bool {
 
 // store1 writes what Step decided for one session: a purge, a state change,
 // a due checkpoint, or a deadline the store holds too early. It reports
-// whether s was written.
-func (m *Manager) store1(ctx context.Context, cur Session, stored time.Time, s *Session, eff *Effects, o updateOpts) (bool, error) {
+// whether s was written, and leaves in b what the store now holds.
+func (m *Manager) store1(ctx context.Context, cur Session, b *base, s *Session, eff *Effects, o updateOpts) (bool, error) {
 	if eff.Purge {
 		return false, m.store.Delete(ctx, SessionKey(cur.ID), cur.Version)
 	}
-	write := eff.Persist || o.force || (eff.Touched && m.mustWrite(s, stored))
+	write := eff.Persist || o.force || (eff.Touched && m.mustWrite(s, b.seen))
 	if !write && o.sweep {
-		// The due index holds the deadline of the stored values; touches
-		// held in memory (or restart slack) have moved it since. Write it,
-		// or the sweep comes back for a deadline that is not due.
-		raw := cur
-		raw.LastSeen = stored
-		was, _ := m.mc.Deadline(&raw)
-		write = !eff.Deadline.Equal(was)
+		// The due index holds an earlier deadline than the session's now:
+		// touches held in memory, or restart slack, moved it. Write it, or
+		// the sweep comes back for a deadline that is not due.
+		write = EncodeTime(eff.Deadline) != b.due
 	}
 	if !write {
 		return false, nil
 	}
-	rec, err := m.mc.encodeSession(s, m.epoch)
+	seen, epoch := s.LastSeen, m.epoch
+	if b.epoch != m.epoch && !s.LastSeen.After(b.slack) {
+		// No touch seen here moved the idle clock: keep what the store knew
+		// and who wrote it, so the slack a restart allowed is not stored as
+		// a touch, and the next restart's slack is not added on top of it.
+		seen, epoch = b.seen, b.epoch
+	}
+	rec, err := m.mc.encodeSession(s, epoch, seen)
 	if err != nil {
 		return false, err
 	}
@@ -325,6 +336,7 @@ func (m *Manager) store1(ctx context.Context, cur Session, stored time.Time, s *
 		return false, err
 	}
 	s.Version = v
+	b.seen, b.epoch, b.due = seen, epoch, EncodeTime(eff.Deadline)
 	return true, nil
 }
 

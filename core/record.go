@@ -67,11 +67,14 @@ type sessionRecord struct {
 
 // encodeSession returns the record of s, with the index entries for its
 // stored state and deadline.
-func (m *Machine) encodeSession(s *Session, epoch string) (Record, error) {
+// The record holds seen as LastSeen, which is s.LastSeen unless the caller
+// keeps an earlier writer's value (see Manager.store1); the due entry is
+// always s's deadline.
+func (m *Machine) encodeSession(s *Session, epoch string, seen time.Time) (Record, error) {
 	v, err := json.Marshal(sessionRecord{
 		ID: s.ID, ReferenceID: s.ReferenceID, Subject: s.Subject, Channel: s.Channel,
 		State: s.State, EndReason: s.EndReason, CreatedAt: s.CreatedAt,
-		LastActivity: s.LastActivity, LastSeen: s.LastSeen, AuthAt: s.AuthAt,
+		LastActivity: s.LastActivity, LastSeen: seen, AuthAt: s.AuthAt,
 		EndedAt: s.EndedAt, Node: s.Node, OpenDrafts: s.OpenDrafts,
 		Metadata: s.Metadata, Epoch: epoch,
 	})

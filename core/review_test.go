@@ -204,3 +204,26 @@ func TestActivitySessionAndDeadline(t *testing.T) {
 		t.Errorf("bad id: %v", err)
 	}
 }
+
+// TestRestartSlackDoesNotCompound: a write that carries no new touch (here
+// Recover suspending a session) keeps the stored idle clock, so two
+// restarts allow one CheckpointEvery, not two.
+func TestRestartSlackDoesNotCompound(t *testing.T) {
+	p := core.Policy{IdleTimeout: 10 * time.Minute, CheckpointEvery: time.Minute, OnDisconnect: core.DisconnectSuspend}
+	f := newFixture(t, p)
+	s := f.create(core.CreateOptions{})
+	f.m.Activity(ctx, s.ID)
+	f.m.Attach(ctx, s.ID, &conn{})
+	for range 2 {
+		f.advance(2 * time.Minute)
+		f.m = f.manager(p) // a crash and a restart
+		if _, err := f.m.Recover(ctx); err != nil {
+			t.Fatal(err)
+		}
+		f.sweep()
+	}
+	f.clock.Set(t0.Add(11 * time.Minute)) // the idle deadline plus one CheckpointEvery
+	f.sweep()
+	_, err := f.m.Get(ctx, s.ID)
+	wantReason(t, err, core.ReasonIdleTimeout)
+}

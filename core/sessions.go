@@ -84,7 +84,7 @@ func (m *Manager) Create(ctx context.Context, o CreateOptions) (Session, error) 
 		now := m.clock.Now()
 		s, eff := m.mc.Step(now, Session{}, Input{Kind: InputCreate, ID: id, Subject: o.Subject,
 			Reference: o.Reference, Channel: o.Channel, Metadata: o.Metadata})
-		rec, err := m.mc.encodeSession(&s, m.epoch)
+		rec, err := m.mc.encodeSession(&s, m.epoch, s.LastSeen)
 		if err != nil {
 			return Session{}, err
 		}
@@ -171,7 +171,7 @@ func (m *Manager) rotate(ctx context.Context, id, newID, subject string) (Sessio
 		if err := ctx.Err(); err != nil {
 			return Session{}, fmt.Errorf("sessionkit: %w", err)
 		}
-		cur, stored, err := m.load(ctx, id)
+		cur, b, err := m.load(ctx, id)
 		if err != nil {
 			return Session{}, err
 		}
@@ -179,14 +179,14 @@ func (m *Manager) rotate(ctx context.Context, id, newID, subject string) (Sessio
 		s, eff := m.mc.Step(now, cur, Input{Kind: InputLogin, Subject: subject, ID: newID})
 		if eff.Err != nil {
 			// Refused; the session may have been found past a deadline.
-			if _, err := m.store1(ctx, cur, stored, &s, &eff, updateOpts{}); err != nil && !errors.Is(err, ErrConflict) {
+			if _, err := m.store1(ctx, cur, &b, &s, &eff, updateOpts{}); err != nil && !errors.Is(err, ErrConflict) {
 				return Session{}, err
 			}
-			m.apply(now, cur.ID, s, stored, eff, eff.Persist, updateOpts{})
+			m.apply(now, cur.ID, s, b.seen, eff, eff.Persist, updateOpts{})
 			return Session{}, eff.Err
 		}
 		s.Version = 0
-		rec, err := m.mc.encodeSession(&s, m.epoch)
+		rec, err := m.mc.encodeSession(&s, m.epoch, s.LastSeen)
 		if err != nil {
 			return Session{}, err
 		}

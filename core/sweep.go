@@ -126,7 +126,7 @@ func (m *Manager) flush(ctx context.Context, now time.Time, all bool) (int, erro
 			continue
 		}
 		s := h.merged()
-		rec, err := m.mc.encodeSession(&s, m.epoch)
+		rec, err := m.mc.encodeSession(&s, m.epoch, s.LastSeen)
 		if err != nil {
 			m.mu.Unlock()
 			return 0, err
