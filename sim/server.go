@@ -1,0 +1,735 @@
+package sim
+
+import (
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/sessionkit/sessionkit/core"
+	"github.com/sessionkit/sessionkit/core/liveness"
+)
+
+// node is the name the simulated service writes on attached sessions.
+const node = "node-1"
+
+// sconn is one connection as the service holds it. It is the core.Conn the
+// Manager closes when the session ends.
+type sconn struct {
+	srv       *server
+	id        liveness.ConnID
+	client    int32
+	gen       uint32
+	sess      int32 // model index of its session
+	open      bool
+	lastHeard time.Duration
+	checkAt   time.Duration
+}
+
+// CloseSession is called by the Manager, from inside one of its calls; the
+// service acts on it once the call returns.
+func (c *sconn) CloseSession(r core.Reason) {
+	c.srv.closing = append(c.srv.closing, closeReq{c, r})
+}
+
+type closeReq struct {
+	c *sconn
+	r core.Reason
+}
+
+func connID(client int32, gen uint32) liveness.ConnID {
+	return liveness.ConnID(uint64(client)<<32 | uint64(gen))
+}
+
+// server is the simulated service node: the real core.Manager over the
+// run's store, and the real liveness.Service over its connections. It
+// answers keepalives with Manager.KeepAlive, probes silent connections,
+// detaches lost ones, and sweeps the Manager every Scenario.Sweep.
+type server struct {
+	s      *Sim
+	isUp   bool
+	upAt   time.Duration // when it last started
+	nextUp time.Duration // while down: when it starts again
+	m      *core.Manager
+	sub    *core.Subscription
+	svc    serviceMachine
+	conns  map[liveness.ConnID]*sconn
+
+	closing []closeReq
+	acts    []liveness.ServiceAction
+	margin  time.Duration
+	// lastClosed is, per client, its last connection the service let go.
+	lastClosed []closedConn
+}
+
+type closedConn struct {
+	gen uint32
+	at  time.Duration
+}
+
+func (v *server) init(s *Sim) error {
+	v.s = s
+	v.conns = make(map[liveness.ConnID]*sconn)
+	v.lastClosed = make([]closedConn, len(s.clients))
+	svc, err := liveness.NewService(s.serviceConfig())
+	if err != nil {
+		return err
+	}
+	v.margin = svc.Config().Margin
+	return nil
+}
+
+func (v *server) start() {
+	if err := v.boot(); err != nil {
+		v.s.fail("engine.error", nil, -1, "starting the service: %v", err)
+	}
+}
+
+// boot starts a Manager and a liveness.Service, as a process start does.
+func (v *server) boot() error {
+	s := v.s
+	m, err := core.New(core.Config{Store: s.store, Policy: s.sc.Policy, Clock: vclock{s}, IDs: s.ids, Node: node})
+	if err != nil {
+		return err
+	}
+	svc, err := liveness.NewService(s.serviceConfig())
+	if err != nil {
+		return err
+	}
+	v.m, v.svc = m, s.muts.wrapService(svc)
+	v.sub = m.Subscribe(1 << 14)
+	v.isUp, v.upAt = true, s.now
+	if _, err := m.Recover(s.ctx); err != nil {
+		return err
+	}
+	s.mdl.expectRecover()
+	v.done()
+	v.sweep()
+	return nil
+}
+
+// upBound is the earliest the service can carry out a deadline: now when
+// it is up, when it comes back when it is down.
+func (v *server) upBound() time.Duration {
+	if v.isUp {
+		return v.upAt
+	}
+	return v.nextUp
+}
+
+// stop stops the service: every connection drops (clients see a close, or a
+// reset after a crash); a graceful stop flushes the Manager first; a crash
+// loses what the store would lose.
+func (v *server) stop(crash bool, nextUp time.Duration) {
+	s := v.s
+	if !v.isUp {
+		return
+	}
+	s.stats.Restarts++
+	ids := make([]liveness.ConnID, 0, len(v.conns))
+	for id, c := range v.conns {
+		if c.open {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	why := core.ReasonServiceRestart
+	if crash {
+		why = "reset"
+	}
+	for _, id := range ids {
+		c := v.conns[id]
+		c.open = false
+		v.lastClosed[c.client] = closedConn{c.gen, s.now}
+		s.send(s.clients[c.client], toClient, event{op: opClose, gen: c.gen, p: &payload{reason: why}})
+	}
+	if !crash {
+		if err := v.m.Close(s.ctx); err != nil {
+			s.fail("engine.error", nil, -1, "graceful stop: %v", err)
+		}
+		v.drain()
+	} else if cr, ok := s.store.(Crasher); ok {
+		cr.Crash()
+	}
+	v.sub.Close()
+	v.m, v.svc, v.sub = nil, nil, nil
+	v.conns = make(map[liveness.ConnID]*sconn)
+	v.closing = v.closing[:0]
+	v.isUp, v.nextUp = false, nextUp
+	s.t.stop(slotService)
+	s.t.stop(slotSweep)
+	s.mdl.restart()
+	s.faultStart("all")
+	if s.tl != nil {
+		s.tl.restart(s, crash)
+	}
+}
+
+// up starts the service again over the same store.
+func (v *server) up() {
+	s := v.s
+	if v.isUp || s.now != v.nextUp {
+		return
+	}
+	s.log.global(s.now, "service starts: new Manager, Recover")
+	if err := v.boot(); err != nil {
+		s.fail("engine.error", nil, -1, "restarting the service: %v", err)
+		return
+	}
+	s.faultEnd("all")
+	s.mdl.checkDrafts("after the restart")
+}
+
+// done finishes a Manager call: check the events it emitted, close the
+// connections it asked to close, and check the ends it had to cause.
+func (v *server) done() {
+	v.drain()
+	if len(v.closing) > 0 {
+		v.processClosing()
+	}
+	if len(v.s.mdl.expect) > 0 || len(v.s.mdl.endedNow) > 0 {
+		v.s.mdl.settle()
+	}
+}
+
+func (v *server) drain() {
+	if v.sub == nil {
+		return
+	}
+	for {
+		select {
+		case e := <-v.sub.C:
+			v.s.mdl.event(e)
+		default:
+			if n := v.sub.Dropped(); n > 0 {
+				v.s.fail("engine.error", nil, -1, "the subscription dropped %d events", n)
+			}
+			return
+		}
+	}
+}
+
+func (v *server) processClosing() {
+	s := v.s
+	list := v.closing
+	v.closing = nil
+	for _, r := range list {
+		c := r.c
+		if !c.open {
+			continue
+		}
+		v.forget(c)
+		s.log.add(s.now, c.client, c.sess, "service closes the connection: %s", r.r)
+		s.send(s.clients[c.client], toClient, event{op: opClose, gen: c.gen, p: &payload{reason: r.r, ended: true}})
+	}
+	v.closing = list[:0]
+}
+
+// drop stops tracking c on the service's side.
+func (v *server) drop(c *sconn) {
+	v.lastClosed[c.client] = closedConn{c.gen, v.s.now}
+	c.open = false
+	delete(v.conns, c.id)
+	v.svc.Remove(c.id)
+}
+
+// forget closes c on the service's side without telling the Manager (it
+// has already let the connection go).
+func (v *server) forget(c *sconn) {
+	v.drop(c)
+	v.s.mdl.sess[c.sess].conns--
+}
+
+// detach closes c and tells the Manager, which applies OnDisconnect when it
+// was the session's last connection (rule P7).
+func (v *server) detach(c *sconn, why core.Reason) {
+	s := v.s
+	v.drop(c)
+	s.mdl.detached(c.sess, why)
+	err := v.m.Detach(s.ctx, c, why)
+	v.done()
+	if err != nil {
+		v.unexpected(c.client, c.sess, "Detach", err)
+	}
+}
+
+func (v *server) conn(e *event) *sconn {
+	c := v.conns[connID(e.client, e.gen)]
+	if c == nil || !c.open {
+		return nil
+	}
+	return c
+}
+
+// heard records a message from c.
+func (v *server) heard(c *sconn) {
+	c.lastHeard = v.s.now
+	v.svc.Heard(c.id, v.s.wallNow())
+}
+
+func (v *server) reply(c *client, e *event, p *payload) {
+	p.replyTo = e.op
+	v.s.send(c, toClient, event{op: opReply, n: e.n, gen: e.gen, p: p})
+}
+
+// reset answers a message on a connection the service does not have, as a
+// TCP reset would.
+func (v *server) reset(c *client, e *event) {
+	v.s.send(c, toClient, event{op: opClose, gen: e.gen, p: &payload{reason: "reset"}})
+}
+
+func (v *server) receive(e *event) {
+	s := v.s
+	c := s.clients[e.client]
+	if !s.delivered(c, e) {
+		return
+	}
+	if !v.isUp {
+		switch e.op {
+		case opCreate, opLogin, opGetOrCreate, opResume, opConnect:
+			v.reply(c, e, &payload{err: errRefused})
+		}
+		return
+	}
+	switch e.op {
+	case opKeepalive:
+		v.keepalive(c, e)
+	case opProbeReply:
+		if sc := v.conn(e); sc != nil {
+			v.heard(sc)
+		} else {
+			v.reset(c, e)
+		}
+	case opBye:
+		if sc := v.conn(e); sc != nil {
+			s.log.add(s.now, c.idx, sc.sess, "service sees the connection close")
+			v.detach(sc, core.ReasonConnectionLost)
+		}
+	case opCreate, opLogin, opGetOrCreate, opResume:
+		v.sessionRequest(c, e)
+	case opConnect:
+		v.connect(c, e)
+	default:
+		sc := v.conn(e)
+		if sc == nil {
+			v.reset(c, e)
+			return
+		}
+		v.heard(sc)
+		v.connRequest(c, sc, e)
+	}
+}
+
+func (v *server) keepalive(c *client, e *event) {
+	s := v.s
+	sc := v.conn(e)
+	if sc == nil {
+		v.reset(c, e)
+		return
+	}
+	v.heard(sc)
+	x := &s.mdl.sess[sc.sess]
+	s.stats.ManagerCalls++
+	st, err := v.m.KeepAlive(s.ctx, x.id)
+	if err == nil {
+		if s.mdl.accepted(sc.sess, "a keepalive") {
+			s.mdl.keepalive(sc.sess)
+			s.mdl.checkStatus(sc.sess, st)
+		}
+		if !s.muts.dropAcks {
+			if s.log.all() {
+				s.log.add(s.now, c.idx, sc.sess, "service answers keepalive %d", e.n)
+			}
+			s.send(c, toClient, event{op: opAck, gen: e.gen, n: e.n})
+		}
+	}
+	v.done()
+	if err != nil {
+		v.refused(c, sc, "KeepAlive", err)
+	}
+}
+
+// refused handles a Manager error on a connection's session: an ended
+// session's connection is closed with its reason.
+func (v *server) refused(c *client, sc *sconn, what string, err error) {
+	kind, why := v.classify(err)
+	switch kind {
+	case errEnded, errNotFound:
+		if sc != nil && sc.open {
+			if why == "" {
+				why = core.ReasonConnectionLost
+			}
+			v.forget(sc)
+			v.s.send(c, toClient, event{op: opClose, gen: sc.gen, p: &payload{reason: why, ended: true}})
+		}
+	case errOther:
+		v.unexpected(c.idx, -1, what, err)
+	}
+}
+
+// classify maps a Manager error to a reply.
+func (v *server) classify(err error) (string, core.Reason) {
+	switch {
+	case err == nil:
+		return "", ""
+	case errors.Is(err, core.ErrEnded):
+		r, _ := core.EndReason(err)
+		return errEnded, r
+	case errors.Is(err, core.ErrNotFound):
+		return errNotFound, ""
+	case errors.Is(err, core.ErrConflict):
+		return errConflict, ""
+	case errors.Is(err, core.ErrWrongState):
+		return errState, ""
+	}
+	return errOther, ""
+}
+
+func (v *server) unexpected(ci, sess int32, what string, err error) {
+	var c *client
+	if ci >= 0 {
+		c = v.s.clients[ci]
+	}
+	v.s.fail("engine.error", c, sess, "%s: unexpected error: %v", what, err)
+}
+
+// sessionRequest handles the requests that find or make a session.
+func (v *server) sessionRequest(c *client, e *event) {
+	s := v.s
+	p := e.p
+	s.stats.ManagerCalls++
+	out := &payload{}
+	var err error
+	switch e.op {
+	case opCreate:
+		var st core.Session
+		st, err = v.m.Create(s.ctx, core.CreateOptions{Subject: p.user, Reference: p.ref, Channel: p.channel})
+		if err == nil {
+			idx := s.mdl.create(st.ID, c.idx, p.user, p.ref)
+			s.log.add(s.now, c.idx, idx, "service creates %s (id %.6s…, subject %q, ref %q)", s.mdl.sess[idx].label, st.ID, p.user, p.ref)
+			s.mdl.expectSupersede(idx)
+			v.done()
+			out.sid = st.ID
+			if p.user != "" {
+				// Logging in is a request: it starts the session.
+				_, err = v.m.Activity(s.ctx, st.ID)
+				if err == nil && s.mdl.accepted(idx, "the first request") {
+					s.mdl.touch(idx)
+				}
+			}
+		}
+	case opLogin:
+		idx := s.mdl.lookup(p.sid)
+		var st core.Session
+		st, err = v.m.Login(s.ctx, p.sid, p.user)
+		if err == nil && idx >= 0 {
+			if s.mdl.isRetired(p.sid) {
+				s.fail("ended.accepts", c, idx, "a rotated-away ID accepted a login")
+			} else if s.mdl.accepted(idx, "a login") {
+				s.mdl.login(idx, st.ID, p.user)
+				s.log.add(s.now, c.idx, idx, "service logs %s in as %q: the id rotates to %.6s…", s.mdl.sess[idx].label, p.user, st.ID)
+				s.mdl.expectSupersede(idx)
+			}
+			out.sid = st.ID
+		}
+	case opGetOrCreate:
+		var st core.Session
+		var created bool
+		st, created, err = v.m.GetOrCreate(s.ctx, p.ref, core.CreateOptions{Subject: p.user, Channel: p.channel})
+		if err == nil {
+			if created {
+				idx := s.mdl.create(st.ID, c.idx, p.user, p.ref)
+				s.log.add(s.now, c.idx, idx, "service creates %s for reference %q", s.mdl.sess[idx].label, p.ref)
+				s.mdl.expectSupersede(idx)
+			}
+			v.checkNewest(c, p.ref, st.ID, created)
+			out.sid, out.created = st.ID, created
+		}
+	case opResume:
+		idx := s.mdl.lookup(p.sid)
+		_, err = v.m.Resume(s.ctx, p.sid)
+		if err == nil && idx >= 0 {
+			if s.mdl.isRetired(p.sid) {
+				s.fail("ended.accepts", c, idx, "a rotated-away ID was resumed")
+			} else if s.mdl.accepted(idx, "a resume") {
+				s.mdl.touch(idx)
+			}
+		}
+		out.sid = p.sid
+	}
+	v.done()
+	out.err, out.reason = v.classify(err)
+	if out.err == errOther {
+		v.unexpected(c.idx, -1, e.op.String(), err)
+	}
+	v.reply(c, e, out)
+}
+
+// checkNewest checks rule P12: GetOrCreate returns the newest usable
+// session of the reference, and creates one only when none is usable.
+func (v *server) checkNewest(c *client, ref, got string, created bool) {
+	m := &v.s.mdl
+	gi := m.lookup(got)
+	if gi < 0 {
+		v.s.fail("engine.error", c, -1, "GetOrCreate(%q) returned a session the service never made", ref)
+		return
+	}
+	for i := range m.sess {
+		x := &m.sess[i]
+		if x.ref != ref || int32(i) == gi || m.class(x) != definitelyLive {
+			continue
+		}
+		if created {
+			v.s.fail("reference.newest", c, gi, "GetOrCreate(%q) created a session although %s is usable", ref, x.label)
+			return
+		}
+		if x.created > m.sess[gi].created {
+			v.s.fail("reference.newest", c, gi, "GetOrCreate(%q) returned %s although the newer %s is usable", ref, m.sess[gi].label, x.label)
+			return
+		}
+	}
+	if !created {
+		m.accepted(gi, "being returned by GetOrCreate")
+	}
+}
+
+// connect opens a connection: Attach, then track it for liveness.
+func (v *server) connect(c *client, e *event) {
+	s := v.s
+	sid := e.p.sid
+	idx := s.mdl.lookup(sid)
+	sc := &sconn{srv: v, id: connID(c.idx, e.gen), client: c.idx, gen: e.gen, sess: idx}
+	s.stats.ManagerCalls++
+	_, err := v.m.Attach(s.ctx, sid, sc)
+	if err == nil && idx >= 0 {
+		if s.mdl.isRetired(sid) {
+			s.fail("ended.accepts", c, idx, "a rotated-away ID accepted a connection")
+		} else if s.mdl.accepted(idx, "a connection") {
+			s.mdl.attached(idx)
+			sc.open, sc.lastHeard = true, s.now
+			v.conns[sc.id] = sc
+			v.svc.Add(sc.id, s.wallNow())
+			v.armService()
+			v.watch(sc)
+			s.log.add(s.now, c.idx, idx, "service attaches a connection to %s", s.mdl.sess[idx].label)
+		}
+	}
+	v.done()
+	if err != nil {
+		kind, why := v.classify(err)
+		if kind == errOther {
+			v.unexpected(c.idx, idx, "Attach", err)
+		}
+		v.reply(c, e, &payload{err: kind, reason: why})
+		return
+	}
+	k := s.p.KeepAlive
+	s.send(c, toClient, event{op: opHello, n: e.n, gen: e.gen, p: &payload{interval: k.Interval, ack: k.AckTimeout}})
+}
+
+// connRequest handles requests sent over an open connection.
+func (v *server) connRequest(c *client, sc *sconn, e *event) {
+	s := v.s
+	x := &s.mdl.sess[sc.sess]
+	sid := x.id
+	p := e.p
+	s.stats.ManagerCalls++
+	var err error
+	out := &payload{}
+	touched := false
+	switch e.op {
+	case opActivity:
+		_, err = v.m.Activity(s.ctx, sid)
+		touched = err == nil
+	case opLogout:
+		err = v.m.Logout(s.ctx, sid)
+		if err == nil && s.mdl.accepted(sc.sess, "a logout") {
+			s.mdl.expect = append(s.mdl.expect, endExpect{sess: sc.sess, reason: core.ReasonLogout})
+		}
+		v.done()
+		if err != nil {
+			v.refused(c, sc, "Logout", err)
+		}
+		return
+	case opSave:
+		var d core.Draft
+		d, err = v.m.SaveDraft(s.ctx, sid, core.DraftSave{ID: p.draftID, Version: p.version,
+			Name: c.spec.Form, Data: p.data, Mode: p.mode})
+		touched = v.touchedFirst(err, x)
+		if err == nil {
+			s.mdl.draftSaved(sc.sess, &d, c.idx)
+			out.draftID, out.version = d.ID, d.Version
+		}
+	case opResumeDraft, opLoadDraft:
+		var d core.Draft
+		if e.op == opResumeDraft {
+			d, err = v.m.ResumeDraft(s.ctx, sid, p.draftID)
+			touched = v.touchedFirst(err, x)
+		} else {
+			d, err = v.m.LoadDraft(s.ctx, sid, p.draftID)
+		}
+		if err == nil {
+			s.stats.DraftLoads++
+			s.mdl.checkContent(d.ID, d.Data, e.op.String())
+			if md := s.mdl.drafts[d.ID]; md != nil && e.op == opResumeDraft {
+				s.mdl.moveDraft(md, sc.sess)
+			}
+			out.draftID, out.version, out.data = d.ID, d.Version, d.Data
+		}
+	case opSubmit:
+		var d core.Draft
+		d, err = v.m.CloseDraft(s.ctx, sid, p.draftID, p.version)
+		if err == nil {
+			s.mdl.draftClosed(d.ID)
+			out.version = d.Version
+		}
+	}
+	if touched && !s.mdl.sess[sc.sess].ended {
+		if s.mdl.accepted(sc.sess, e.op.String()) {
+			s.mdl.touch(sc.sess)
+		}
+	}
+	v.done()
+	out.err, out.reason = v.classify(err)
+	switch {
+	case err == nil:
+	case e.op != opActivity && !errors.Is(err, core.ErrEnded) && (!errors.Is(err, core.ErrNotFound) || !s.mdl.sess[sc.sess].ended):
+		// The draft was missing, stale or closed; the session is fine.
+		if out.err == errOther {
+			v.unexpected(c.idx, sc.sess, e.op.String(), err)
+		}
+	default:
+		v.refused(c, sc, e.op.String(), err)
+	}
+	if e.op != opActivity {
+		v.reply(c, e, out)
+	}
+}
+
+// touchedFirst reports whether a draft call that counts as activity got as
+// far as touching the session: it does so first, so only an ended or
+// missing session stops it.
+func (v *server) touchedFirst(err error, x *msess) bool {
+	switch {
+	case err == nil, errors.Is(err, core.ErrConflict), errors.Is(err, core.ErrWrongState):
+		return true
+	case errors.Is(err, core.ErrNotFound):
+		return !x.ended // the draft is missing, not the session
+	}
+	return false
+}
+
+// revoke ends every session of a user (an administrator's action).
+func (v *server) revoke(user string) {
+	s := v.s
+	if !v.isUp {
+		return
+	}
+	s.stats.ManagerCalls++
+	_, err := v.m.Revoke(s.ctx, user)
+	s.mdl.expectAll(user, core.ReasonRevoked)
+	v.done()
+	if err != nil {
+		v.unexpected(-1, -1, "Revoke", err)
+	}
+}
+
+// ---- timers ----
+
+func (v *server) armService() {
+	if next, ok := v.svc.Next(); ok {
+		v.s.arm(slotService, next.Sub(Epoch))
+		return
+	}
+	v.s.t.stop(slotService)
+}
+
+// advance runs the liveness.Service when its timer fires: probe silent
+// connections, detach lost ones.
+func (v *server) advance() {
+	s := v.s
+	if !v.isUp {
+		return
+	}
+	v.acts = v.svc.Advance(s.wallNow(), v.acts[:0])
+	k := s.p.KeepAlive
+	for _, a := range v.acts {
+		sc := v.conns[a.ID]
+		if sc == nil {
+			s.fail("engine.error", nil, -1, "the liveness service reported %v for an unknown connection", a.Op)
+			continue
+		}
+		c := s.clients[sc.client]
+		silence := s.now - sc.lastHeard
+		switch a.Op {
+		case liveness.ServiceProbe:
+			s.stats.Probes++
+			if silence < k.Interval+v.margin {
+				s.fail("link.early", c, sc.sess, "probed after %s of silence, under interval+margin %s", silence, k.Interval+v.margin)
+			}
+			if s.log.all() {
+				s.log.add(s.now, c.idx, sc.sess, "service probes after %s of silence", silence)
+			}
+			s.send(c, toClient, event{op: opProbe, gen: sc.gen})
+		case liveness.ServiceLost:
+			s.stats.ServiceLost++
+			if silence < k.LivenessTimeout {
+				s.fail("link.early", c, sc.sess, "declared lost after %s of silence, under the liveness timeout %s", silence, k.LivenessTimeout)
+			}
+			if s.healthy(c) && c.state == cOnline && c.gen == sc.gen && c.frozen == 0 {
+				s.fail("live.dropped", c, sc.sess, "the service dropped a live client with no fault for %s", formatDuration(s.now-c.cleanAt))
+			}
+			s.log.add(s.now, c.idx, sc.sess, "service: connection lost after %s of silence", silence)
+			if s.tl != nil {
+				s.tl.mark(s, c, "lost", "service")
+			}
+			s.send(c, toClient, event{op: opClose, gen: sc.gen, p: &payload{reason: core.ReasonConnectionLost}})
+			v.detach(sc, core.ReasonConnectionLost)
+		}
+		if s.stopped {
+			return
+		}
+	}
+	v.armService()
+}
+
+// sweep runs Manager.Sweep on the sweep grid.
+func (v *server) sweep() {
+	s := v.s
+	if !v.isUp {
+		return
+	}
+	if !s.muts.noSweep {
+		s.stats.Sweeps++
+		res, err := v.m.Sweep(s.ctx, s.wallNow())
+		s.stats.Checkpoints += uint64(res.Checkpoints)
+		v.done()
+		if err != nil {
+			v.unexpected(-1, -1, "Sweep", err)
+		}
+	}
+	g := s.sc.Sweep
+	s.arm(slotSweep, (s.now/g+1)*g)
+}
+
+// watch schedules the dead-link check of a connection: once silent for the
+// liveness timeout, the service must have let it go.
+func (v *server) watch(sc *sconn) {
+	at := sc.lastHeard + v.s.p.KeepAlive.LivenessTimeout + time.Millisecond
+	sc.checkAt = at
+	v.s.schedule(event{at: at, kind: evCheckConn, client: sc.client, gen: sc.gen})
+}
+
+func (v *server) checkConn(e *event) {
+	s := v.s
+	sc := v.conns[connID(e.client, e.gen)]
+	if sc == nil || !sc.open || sc.checkAt != s.now {
+		return
+	}
+	at := sc.lastHeard + s.p.KeepAlive.LivenessTimeout + time.Millisecond
+	if at > s.now {
+		v.watch(sc)
+		return
+	}
+	s.fail("link.undetected", s.clients[sc.client], sc.sess, "the connection has been silent since %s, over the liveness timeout %s, and is still open",
+		stamp(sc.lastHeard), s.p.KeepAlive.LivenessTimeout)
+}
