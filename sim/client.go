@@ -97,6 +97,7 @@ type client struct {
 	dreq       request
 	reqN       uint64
 	loggingOut bool
+	loggedIn   bool // the user has logged in once
 
 	hidden, frozen int
 	lastFire       time.Duration
@@ -175,6 +176,12 @@ func (c *client) obtain() {
 		c.request(opGetOrCreate, &payload{ref: sp.Ref, user: sp.User, channel: sp.Channel})
 	case LoginGuestLogin:
 		c.request(opCreate, &payload{ref: sp.Ref, channel: sp.Channel})
+	case LoginGuest:
+		user := ""
+		if c.loggedIn {
+			user = sp.User // having logged in once, the user logs in again
+		}
+		c.request(opCreate, &payload{user: user, ref: sp.Ref, channel: sp.Channel})
 	default:
 		c.request(opCreate, &payload{user: sp.User, ref: sp.Ref, channel: sp.Channel})
 	}
@@ -298,9 +305,10 @@ func (c *client) onControl(p *payload) {
 	switch p.replyTo {
 	case opCreate:
 		user := c.spec.User
-		if c.spec.Login == LoginGuestLogin {
+		if c.spec.Login == LoginGuestLogin || c.spec.Login == LoginGuest && !c.loggedIn {
 			user = ""
 		}
+		c.loggedIn = c.loggedIn || user != ""
 		c.useSession(p.sid, user)
 		c.log("<- created %s", c.label())
 		if c.spec.Login == LoginGuestLogin {
@@ -309,6 +317,7 @@ func (c *client) onControl(p *payload) {
 		}
 		c.connect()
 	case opLogin:
+		c.loggedIn = true
 		c.useSession(p.sid, c.spec.User)
 		c.log("<- logged in as %s: %s", c.spec.User, c.label())
 		if c.state != cOnline {
@@ -368,7 +377,11 @@ func (c *client) closed(p *payload) {
 		c.sessionOver(p.reason)
 		return
 	}
-	c.linkLost(string(p.reason))
+	what := string(p.reason)
+	if what == "reset" {
+		what = "link_lost" // a crashed service resets the connection
+	}
+	c.linkLost(what)
 }
 
 // sessionOver: the session has ended; show why, and log in again after

@@ -69,9 +69,11 @@ type model struct {
 	drafts  map[string]*mdraft
 	dorder  []string
 
-	expect   []endExpect
-	endedNow []int32
-	created  map[int32]int // sessions created per client
+	expect    []endExpect
+	endedNow  []int32
+	created   map[int32]int      // sessions created per client
+	bySubject map[string][]int32 // sessions per subject, in creation order
+	byRef     map[string][]int32 // sessions per reference, in creation order
 }
 
 func (m *model) init(s *Sim) {
@@ -80,6 +82,8 @@ func (m *model) init(s *Sim) {
 	m.retired = make(map[string]int32)
 	m.drafts = make(map[string]*mdraft)
 	m.created = make(map[int32]int)
+	m.bySubject = make(map[string][]int32)
+	m.byRef = make(map[string][]int32)
 }
 
 // lookup returns the model index of a session ID (current or rotated
@@ -200,6 +204,12 @@ func (m *model) create(id string, creator int32, subject, ref string) int32 {
 	m.sess = append(m.sess, x)
 	idx := int32(len(m.sess) - 1)
 	m.byID[id] = idx
+	if subject != "" {
+		m.bySubject[subject] = append(m.bySubject[subject], idx)
+	}
+	if ref != "" {
+		m.byRef[ref] = append(m.byRef[ref], idx)
+	}
 	m.ensureCheck(idx)
 	if m.s.tl != nil {
 		m.s.tl.session(m.s, idx)
@@ -236,22 +246,36 @@ func (m *model) touch(idx int32) {
 	m.ensureCheck(idx)
 }
 
-// keepalive resets the idle clock as rule P5 says.
-func (m *model) keepalive(idx int32) {
+// keepalive checks an accepted keepalive and the Status that answered it,
+// and resets the idle clock as rule P5 says. It is the hot path of a run,
+// so it computes the deadlines once.
+func (m *model) keepalive(idx int32, st core.Status) {
 	x := &m.sess[idx]
-	if m.p.KeepAlive.ExtendsIdle == core.ExtendsAlways || x.openDrafts > 0 {
-		x.lastSeen = m.s.now
-		x.slackSeen = false
+	if x.ended || x.purged {
+		m.accepted(idx, "a keepalive")
+		return
 	}
-}
-
-// checkStatus compares the deadline a Status announces with the model.
-func (m *model) checkStatus(idx int32, st core.Status) {
-	x := &m.sess[idx]
+	now := m.s.now
 	var buf [5]deadline
 	ds := m.deadlines(x, &buf)
+	hi := ds[0].hi
+	for _, d := range ds[1:] {
+		hi = min(hi, d.hi)
+	}
+	if now >= hi {
+		m.accepted(idx, "a keepalive")
+		return
+	}
+	if m.p.KeepAlive.ExtendsIdle == core.ExtendsAlways || x.openDrafts > 0 {
+		x.lastSeen = now
+		x.slackSeen = false
+		ds = m.deadlines(x, &buf)
+		hi = ds[0].hi
+		for _, d := range ds[1:] {
+			hi = min(hi, d.hi)
+		}
+	}
 	at := st.Deadline.Sub(Epoch)
-	_, hi := m.span(x)
 	for _, d := range ds {
 		if d.reason == st.DeadlineReason && at >= d.lo && at <= d.hi && at <= hi {
 			return
@@ -281,6 +305,9 @@ func (m *model) login(idx int32, newID, subject string) {
 	delete(m.byID, x.id)
 	m.retired[x.id] = idx
 	m.byID[newID] = idx
+	if x.subject != subject {
+		m.bySubject[subject] = append(m.bySubject[subject], idx)
+	}
 	x.id, x.subject = newID, subject
 	x.authAt, x.lastAct, x.lastSeen = now, now, now
 	x.slackAct, x.slackSeen = false, false
@@ -327,16 +354,16 @@ func (m *model) expectSupersede(keep int32) {
 	}
 	var cands []int32
 	unsure := false
-	for i := range m.sess {
+	for _, i := range m.bySubject[subject] {
 		x := &m.sess[i]
-		if int32(i) == keep || x.subject != subject {
+		if i == keep || x.subject != subject {
 			continue
 		}
 		switch m.class(x) {
 		case definitelyLive:
-			cands = append(cands, int32(i))
+			cands = append(cands, i)
 		case maybeEnded:
-			cands = append(cands, int32(i))
+			cands = append(cands, i)
 			unsure = true
 		}
 	}
@@ -355,16 +382,16 @@ func (m *model) expectSupersede(keep int32) {
 
 // expectAll: every live session of subject must end with reason (revoke).
 func (m *model) expectAll(subject string, reason core.Reason) {
-	for i := range m.sess {
+	for _, i := range m.bySubject[subject] {
 		x := &m.sess[i]
 		if x.subject != subject {
 			continue
 		}
 		switch m.class(x) {
 		case definitelyLive:
-			m.expect = append(m.expect, endExpect{sess: int32(i), reason: reason})
+			m.expect = append(m.expect, endExpect{sess: i, reason: reason})
 		case maybeEnded:
-			m.expect = append(m.expect, endExpect{sess: int32(i), reason: reason, optional: true})
+			m.expect = append(m.expect, endExpect{sess: i, reason: reason, optional: true})
 		}
 	}
 }
@@ -540,7 +567,8 @@ func (m *model) event(e core.Event) {
 
 // ended checks an end against the model: a deadline end must fall inside
 // the deadline's window and be carried out within a sweep; any other end
-// must be one the current call was expected to cause.
+// must be one the current call was expected to cause. The end is recorded
+// whatever the verdict.
 func (m *model) ended(idx int32, why core.Reason, at time.Duration) {
 	s := m.s
 	x := &m.sess[idx]
@@ -553,7 +581,16 @@ func (m *model) ended(idx int32, why core.Reason, at time.Duration) {
 	}
 	s.log.add(s.now, x.client, idx, "%s ended: %s at %s", x.label, why, stamp(at))
 	s.stats.Ends[why]++
-	lo, hi := m.span(x)
+	m.checkEnd(idx, why, at)
+	x.ended, x.endedAt, x.reason = true, at, why
+	x.state = core.StateEnded
+	m.endedNow = append(m.endedNow, idx)
+}
+
+func (m *model) checkEnd(idx int32, why core.Reason, at time.Duration) {
+	s := m.s
+	x := &m.sess[idx]
+	_, hi := m.span(x)
 	met := false
 	for i := range m.expect {
 		ex := &m.expect[i]
@@ -561,52 +598,35 @@ func (m *model) ended(idx int32, why core.Reason, at time.Duration) {
 			ex.met, met = true, true
 		}
 	}
-	switch {
-	case isDeadlineReason(why):
-		var buf [5]deadline
-		ok := false
-		for _, d := range m.deadlines(x, &buf) {
-			if d.reason == why {
-				switch {
-				case at < d.lo:
-					s.fail("deadline.early", nil, idx, "ended %s at %s, before its deadline %s (%s)", why, stamp(at), stamp(d.lo), m.describe(x))
-					return
-				case at > d.hi:
-					s.fail("deadline.late", nil, idx, "ended %s at %s, after its deadline %s (%s)", why, stamp(at), stamp(d.hi), m.describe(x))
-					return
-				}
-				ok = true
-			}
-		}
-		if !ok {
-			s.fail("deadline.early", nil, idx, "ended %s, which is not one of its deadlines (%s)", why, m.describe(x))
-			return
-		}
-		if at > hi {
-			s.fail("deadline.late", nil, idx, "ended %s at %s, after an earlier deadline at %s (%s)", why, stamp(at), stamp(hi), m.describe(x))
-			return
-		}
-		if limit := max(at, s.srv.upAt) + s.sc.Sweep; s.now > limit {
-			s.fail("deadline.late", nil, idx, "its %s deadline %s was carried out at %s, over a sweep late", why, stamp(at), stamp(s.now))
-			return
-		}
-	case !met:
-		s.fail("end.unexplained", nil, idx, "ended %s at %s, which nothing the service did explains", why, stamp(at))
-		return
-	default:
-		if at != s.now {
+	if !isDeadlineReason(why) {
+		switch {
+		case !met:
+			s.fail("end.unexplained", nil, idx, "ended %s at %s, which nothing the service did explains", why, stamp(at))
+		case at != s.now:
 			s.fail("engine.error", nil, idx, "ended %s with time %s, not now (%s)", why, stamp(at), stamp(s.now))
-			return
-		}
-		if s.now >= hi {
+		case s.now >= hi:
 			s.fail("deadline.lingers", nil, idx, "ended %s at %s, past its deadline %s (%s)", why, stamp(at), stamp(hi), m.describe(x))
-			return
 		}
+		return
 	}
-	_ = lo
-	x.ended, x.endedAt, x.reason = true, at, why
-	x.state = core.StateEnded
-	m.endedNow = append(m.endedNow, idx)
+	var buf [5]deadline
+	for _, d := range m.deadlines(x, &buf) {
+		if d.reason != why {
+			continue
+		}
+		switch {
+		case at < d.lo:
+			s.fail("deadline.early", nil, idx, "ended %s at %s, before its deadline %s (%s)", why, stamp(at), stamp(d.lo), m.describe(x))
+		case at > d.hi:
+			s.fail("deadline.late", nil, idx, "ended %s at %s, after its deadline %s (%s)", why, stamp(at), stamp(d.hi), m.describe(x))
+		case at > hi:
+			s.fail("deadline.late", nil, idx, "ended %s at %s, after an earlier deadline at %s (%s)", why, stamp(at), stamp(hi), m.describe(x))
+		case s.now > max(at, s.srv.upAt)+s.sc.Sweep:
+			s.fail("deadline.late", nil, idx, "its %s deadline %s was carried out at %s, over a sweep late", why, stamp(at), stamp(s.now))
+		}
+		return
+	}
+	s.fail("deadline.early", nil, idx, "ended %s, which is not one of its deadlines (%s)", why, m.describe(x))
 }
 
 // settle checks, after a Manager call, that every end the call had to

@@ -12,7 +12,6 @@ const (
 	evActionEnd                      // a timeline action with a duration ends (arg: index)
 	evFlap                           // a flapping link toggles (arg: index)
 	evServerUp                       // the stopped service starts again
-	evCheckConn                      // oracle: a connection silent for its timeout must be gone
 	evCheckSession                   // oracle: a session past its deadline must have ended
 )
 

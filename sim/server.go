@@ -22,7 +22,9 @@ type sconn struct {
 	sess      int32 // model index of its session
 	open      bool
 	lastHeard time.Duration
-	checkAt   time.Duration
+	// prev and next link the open connections in order of lastHeard, so
+	// the dead-link oracle looks only at the most silent one.
+	prev, next *sconn
 }
 
 // CloseSession is called by the Manager, from inside one of its calls; the
@@ -53,6 +55,10 @@ type server struct {
 	sub    *core.Subscription
 	svc    serviceMachine
 	conns  map[liveness.ConnID]*sconn
+	// current is each client's latest connection, looked up before conns.
+	current []*sconn
+	// silent is the list of open connections, most silent first.
+	silent sconn
 
 	closing []closeReq
 	acts    []liveness.ServiceAction
@@ -69,6 +75,8 @@ type closedConn struct {
 func (v *server) init(s *Sim) error {
 	v.s = s
 	v.conns = make(map[liveness.ConnID]*sconn)
+	v.current = make([]*sconn, len(s.clients))
+	v.silent.prev, v.silent.next = &v.silent, &v.silent
 	v.lastClosed = make([]closedConn, len(s.clients))
 	svc, err := liveness.NewService(s.serviceConfig())
 	if err != nil {
@@ -153,6 +161,8 @@ func (v *server) stop(crash bool, nextUp time.Duration) {
 	v.sub.Close()
 	v.m, v.svc, v.sub = nil, nil, nil
 	v.conns = make(map[liveness.ConnID]*sconn)
+	clear(v.current)
+	v.silent.prev, v.silent.next = &v.silent, &v.silent
 	v.closing = v.closing[:0]
 	v.isUp, v.nextUp = false, nextUp
 	s.t.stop(slotService)
@@ -229,7 +239,26 @@ func (v *server) drop(c *sconn) {
 	v.lastClosed[c.client] = closedConn{c.gen, v.s.now}
 	c.open = false
 	delete(v.conns, c.id)
+	if v.current[c.client] == c {
+		v.current[c.client] = nil
+	}
+	c.unlink()
 	v.svc.Remove(c.id)
+}
+
+func (c *sconn) unlink() {
+	if c.prev != nil {
+		c.prev.next, c.next.prev = c.next, c.prev
+		c.prev, c.next = nil, nil
+	}
+}
+
+// touchList moves c to the end of the silence list: it was heard now.
+func (v *server) touchList(c *sconn) {
+	c.unlink()
+	last := v.silent.prev
+	c.prev, c.next = last, &v.silent
+	last.next, v.silent.prev = c, c
 }
 
 // forget closes c on the service's side without telling the Manager (it
@@ -253,6 +282,9 @@ func (v *server) detach(c *sconn, why core.Reason) {
 }
 
 func (v *server) conn(e *event) *sconn {
+	if c := v.current[e.client]; c != nil && c.gen == e.gen {
+		return c
+	}
 	c := v.conns[connID(e.client, e.gen)]
 	if c == nil || !c.open {
 		return nil
@@ -263,6 +295,7 @@ func (v *server) conn(e *event) *sconn {
 // heard records a message from c.
 func (v *server) heard(c *sconn) {
 	c.lastHeard = v.s.now
+	v.touchList(c)
 	v.svc.Heard(c.id, v.s.wallNow())
 }
 
@@ -331,10 +364,7 @@ func (v *server) keepalive(c *client, e *event) {
 	s.stats.ManagerCalls++
 	st, err := v.m.KeepAlive(s.ctx, x.id)
 	if err == nil {
-		if s.mdl.accepted(sc.sess, "a keepalive") {
-			s.mdl.keepalive(sc.sess)
-			s.mdl.checkStatus(sc.sess, st)
-		}
+		s.mdl.keepalive(sc.sess, st)
 		if !s.muts.dropAcks {
 			if s.log.all() {
 				s.log.add(s.now, c.idx, sc.sess, "service answers keepalive %d", e.n)
@@ -473,9 +503,9 @@ func (v *server) checkNewest(c *client, ref, got string, created bool) {
 		v.s.fail("engine.error", c, -1, "GetOrCreate(%q) returned a session the service never made", ref)
 		return
 	}
-	for i := range m.sess {
+	for _, i := range m.byRef[ref] {
 		x := &m.sess[i]
-		if x.ref != ref || int32(i) == gi || m.class(x) != definitelyLive {
+		if i == gi || m.class(x) != definitelyLive {
 			continue
 		}
 		if created {
@@ -507,9 +537,10 @@ func (v *server) connect(c *client, e *event) {
 			s.mdl.attached(idx)
 			sc.open, sc.lastHeard = true, s.now
 			v.conns[sc.id] = sc
+			v.current[c.idx] = sc
+			v.touchList(sc)
 			v.svc.Add(sc.id, s.wallNow())
 			v.armService()
-			v.watch(sc)
 			s.log.add(s.now, c.idx, idx, "service attaches a connection to %s", s.mdl.sess[idx].label)
 		}
 	}
@@ -635,9 +666,18 @@ func (v *server) revoke(user string) {
 
 // ---- timers ----
 
+// svcCoalesce is how long after the liveness.Service's Next its timer is
+// armed: one wakeup then handles every connection due in that window, as
+// the Service's documentation allows, at the price of reporting a lost
+// connection up to that much late.
+const svcCoalesce = 100 * time.Millisecond
+
 func (v *server) armService() {
 	if next, ok := v.svc.Next(); ok {
-		v.s.arm(slotService, next.Sub(Epoch))
+		at := next.Sub(Epoch) + svcCoalesce
+		if !v.s.t.armed(slotService) || at < v.s.t.at[slotService] {
+			v.s.arm(slotService, at)
+		}
 		return
 	}
 	v.s.t.stop(slotService)
@@ -707,29 +747,21 @@ func (v *server) sweep() {
 			v.unexpected(-1, -1, "Sweep", err)
 		}
 	}
+	v.checkSilent()
 	g := s.sc.Sweep
 	s.arm(slotSweep, (s.now/g+1)*g)
 }
 
-// watch schedules the dead-link check of a connection: once silent for the
-// liveness timeout, the service must have let it go.
-func (v *server) watch(sc *sconn) {
-	at := sc.lastHeard + v.s.p.KeepAlive.LivenessTimeout + time.Millisecond
-	sc.checkAt = at
-	v.s.schedule(event{at: at, kind: evCheckConn, client: sc.client, gen: sc.gen})
-}
-
-func (v *server) checkConn(e *event) {
+// checkSilent is the dead-link oracle, run at every sweep tick: a
+// connection silent for the liveness timeout must have been let go.
+func (v *server) checkSilent() {
 	s := v.s
-	sc := v.conns[connID(e.client, e.gen)]
-	if sc == nil || !sc.open || sc.checkAt != s.now {
+	c := v.silent.next
+	if c == &v.silent {
 		return
 	}
-	at := sc.lastHeard + s.p.KeepAlive.LivenessTimeout + time.Millisecond
-	if at > s.now {
-		v.watch(sc)
-		return
+	if limit := c.lastHeard + s.p.KeepAlive.LivenessTimeout + svcCoalesce; s.now > limit {
+		s.fail("link.undetected", s.clients[c.client], c.sess, "the connection has been silent since %s, over the liveness timeout %s, and is still open",
+			stamp(c.lastHeard), s.p.KeepAlive.LivenessTimeout)
 	}
-	s.fail("link.undetected", s.clients[sc.client], sc.sess, "the connection has been silent since %s, over the liveness timeout %s, and is still open",
-		stamp(sc.lastHeard), s.p.KeepAlive.LivenessTimeout)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -229,10 +230,12 @@ type Sim struct {
 	p    core.Policy // effective
 	muts mutations
 
-	now time.Duration
-	seq uint64
-	q   queue
-	t   *timers
+	now   time.Duration
+	nowT  time.Time // Epoch+now, cached
+	nowAt time.Duration
+	seq   uint64
+	q     queue
+	t     *timers
 
 	clients []*client
 	byName  map[string]*client
@@ -261,7 +264,7 @@ func newSim(ctx context.Context, sc *Scenario, opt Options) (*Sim, error) {
 		seed = opt.Seed
 	}
 	s := &Sim{ctx: ctx, sc: sc, opt: opt, seed: seed, p: sc.Policy.Effective(),
-		byName: make(map[string]*client)}
+		byName: make(map[string]*client), nowT: Epoch}
 	s.muts = newMutations(opt.Mutations)
 	s.ids = rand.NewChaCha8(seedBytes(seed, "sessionkit-sim-ids"))
 
@@ -274,6 +277,9 @@ func newSim(ctx context.Context, sc *Scenario, opt Options) (*Sim, error) {
 		return nil, fmt.Errorf("sim: opening the store: %w", err)
 	}
 	s.store = s.muts.wrapStore(st)
+	if slices.Contains(sc.Oracles, "checkpoint-rate") {
+		s.store = &checkpointWatch{Store: s.store, s: s, last: make(map[string]time.Duration)}
+	}
 
 	s.log.init(opt)
 	if opt.Timeline {
@@ -404,8 +410,6 @@ func (s *Sim) dispatch(e *event) {
 		s.flap(int(e.arg))
 	case evServerUp:
 		s.srv.up()
-	case evCheckConn:
-		s.srv.checkConn(e)
 	case evCheckSession:
 		s.mdl.checkLingering(e.arg)
 	}
@@ -488,7 +492,12 @@ func (s *Sim) report() *Report {
 }
 
 // wallNow is the virtual now as a time.Time.
-func (s *Sim) wallNow() time.Time { return Epoch.Add(s.now) }
+func (s *Sim) wallNow() time.Time {
+	if s.nowAt != s.now {
+		s.nowT, s.nowAt = Epoch.Add(s.now), s.now
+	}
+	return s.nowT
+}
 
 // settleFor is how long after a fault a client counts as healthy again.
 func (s *Sim) settleFor() time.Duration { return s.settle }
