@@ -98,6 +98,7 @@ type client struct {
 	reqN       uint64
 	loggingOut bool
 	loggedIn   bool // the user has logged in once
+	opening    bool // the user opened the tab and is not yet online
 
 	hidden, frozen int
 	lastFire       time.Duration
@@ -161,6 +162,7 @@ func (c *client) open(why string) {
 		return
 	}
 	c.log("%s", why)
+	c.opening = true
 	if c.sid != "" && c.spec.Reconnect == ReconnectResume {
 		c.request(opResume, &payload{sid: c.sid})
 		return
@@ -285,8 +287,19 @@ func (c *client) onControl(p *payload) {
 		if c.state == cOnline {
 			return // a login while online failed; the connection says the rest
 		}
+		if c.opening {
+			// The user opened the app: the old session is gone, so they
+			// log in (or start) anew.
+			if p.reason != "" {
+				c.show(string(p.reason))
+			}
+			c.sid = ""
+			c.obtain()
+			return
+		}
 		if p.reason != "" {
-			c.show(string(p.reason))
+			c.sessionOver(p.reason)
+			return
 		}
 		c.sid = ""
 		c.wait(c.nextBackoff(), thenObtain)
@@ -341,7 +354,7 @@ func (c *client) online(interval, ack time.Duration) {
 		return
 	}
 	c.setState(cOnline)
-	c.backoff = 0
+	c.backoff, c.opening = 0, false
 	c.lc = lc
 	lc.Start(c.s.wallNow())
 	c.log("<- hello: online on %s, interval %s", c.label(), interval)
@@ -764,7 +777,7 @@ func (c *client) act(kind string) {
 		if c.state == cOnline {
 			c.bye()
 		}
-		c.ctl, c.dreq, c.inbox = request{}, request{}, nil
+		c.ctl, c.dreq, c.inbox, c.opening = request{}, request{}, nil, false
 		c.form.rev = c.form.savedRev // unsaved typing goes with the tab
 		c.setState(cOff)
 		s.t.stop(behaviourSlot(c.idx))

@@ -24,10 +24,10 @@ type msess struct {
 	created, lastAct, lastSeen, authAt time.Duration
 	openDrafts                         int
 
-	// slackSeen and slackAct say a restart happened since the idle (or
-	// authentication) clock was last reset: the new Manager may then
-	// allow up to CheckpointEvery more, never less.
-	slackSeen, slackAct bool
+	// slackSeen and slackAct count the restarts since the idle (or
+	// authentication) clock was last reset: the new Manager may then allow
+	// up to CheckpointEvery more, never less.
+	slackSeen, slackAct int
 
 	conns          int // open connections on the service
 	attachedAtStop bool
@@ -118,30 +118,39 @@ func (m *model) deadlines(x *msess, out *[5]deadline) []deadline {
 		t := x.created + p.NotStartedTimeout
 		return append(d, deadline{t, t, core.ReasonNotStartedPruned})
 	}
-	ce := p.CheckpointEvery
 	if x.subject != "" {
 		if p.MaxAuthAge > 0 {
 			t := x.authAt + p.MaxAuthAge
 			d = append(d, deadline{t, t, core.ReasonMaxAuthAge})
 		}
 		if p.AuthTimeout > 0 {
-			t := x.lastAct + p.AuthTimeout
-			hi := t
-			if x.slackAct {
-				hi += ce
-			}
-			d = append(d, deadline{t, hi, core.ReasonAuthTimeout})
+			lo, hi := m.window(x.lastAct+p.AuthTimeout, x.slackAct)
+			d = append(d, deadline{lo, hi, core.ReasonAuthTimeout})
 		}
 	}
 	if p.IdleTimeout > 0 {
-		t := x.lastSeen + p.IdleTimeout
-		hi := t
-		if x.slackSeen {
-			hi += ce
-		}
-		d = append(d, deadline{t, hi, core.ReasonIdleTimeout})
+		lo, hi := m.window(x.lastSeen+p.IdleTimeout, x.slackSeen)
+		d = append(d, deadline{lo, hi, core.ReasonIdleTimeout})
 	}
 	return d
+}
+
+// window is where an idle or authentication deadline t may fall after
+// restarts restarts: up to CheckpointEvery later (DESIGN.md), never
+// earlier. Tolerated known issues widen it.
+func (m *model) window(t time.Duration, restarts int) (lo, hi time.Duration) {
+	if restarts == 0 {
+		return t, t
+	}
+	n := 1
+	if m.s.tolerates(KnownRestartCompounds) {
+		n = restarts
+	}
+	lo, hi = t, t+time.Duration(n)*m.p.CheckpointEvery
+	if m.s.tolerates(KnownEarlyAfterCrash) {
+		lo -= m.s.sc.Sweep
+	}
+	return lo, hi
 }
 
 // span returns the earliest and the latest instant x can end by itself.
@@ -239,7 +248,7 @@ func (m *model) touch(idx int32) {
 	x := &m.sess[idx]
 	now := m.s.now
 	x.lastAct, x.lastSeen = now, now
-	x.slackAct, x.slackSeen = false, false
+	x.slackAct, x.slackSeen = 0, 0
 	if x.state == core.StateNotStarted || x.state == core.StateSuspended {
 		x.state = core.StateActive
 	}
@@ -268,7 +277,7 @@ func (m *model) keepalive(idx int32, st core.Status) {
 	}
 	if m.p.KeepAlive.ExtendsIdle == core.ExtendsAlways || x.openDrafts > 0 {
 		x.lastSeen = now
-		x.slackSeen = false
+		x.slackSeen = 0
 		ds = m.deadlines(x, &buf)
 		hi = ds[0].hi
 		for _, d := range ds[1:] {
@@ -310,7 +319,7 @@ func (m *model) login(idx int32, newID, subject string) {
 	}
 	x.id, x.subject = newID, subject
 	x.authAt, x.lastAct, x.lastSeen = now, now, now
-	x.slackAct, x.slackSeen = false, false
+	x.slackAct, x.slackSeen = 0, 0
 	x.state = core.StateActive
 	m.ensureCheck(idx)
 }
@@ -404,7 +413,8 @@ func (m *model) restart() {
 		if x.ended {
 			continue
 		}
-		x.slackSeen, x.slackAct = true, true
+		x.slackSeen++
+		x.slackAct++
 		x.attachedAtStop = x.conns > 0
 		x.conns = 0
 	}
