@@ -84,6 +84,7 @@ type client struct {
 	retryAt   time.Duration
 	backoff   time.Duration
 	changedAt time.Duration
+	wantSince time.Duration // since when it has been trying to get online
 
 	sid      string
 	sess     int32 // model index of sid, or -1
@@ -133,9 +134,14 @@ func (c *client) log(format string, args ...any) {
 }
 
 func (c *client) setState(st cstate) {
-	if c.state != st {
-		c.state, c.changedAt = st, c.s.now
+	if c.state == st {
+		return
 	}
+	stable := func(x cstate) bool { return x == cOnline || x == cOff }
+	if stable(c.state) && !stable(st) {
+		c.wantSince = c.s.now
+	}
+	c.state, c.changedAt = st, c.s.now
 }
 
 func (c *client) show(what string) {

@@ -49,10 +49,7 @@ func (s *Sim) checkAgreement() {
 				s.srv.done()
 			}
 		case cWait, cBusy:
-			since := max(c.changedAt, quiet)
-			if c.state == cWait && c.retryAt > s.now {
-				continue // waiting as the user would
-			}
+			since := max(c.wantSince, quiet)
 			if s.now-since > recover {
 				s.fail("agree", c, c.sess, "the client has been trying to get back online since %s (state %s)", stamp(since), c.state)
 				return
