@@ -169,7 +169,7 @@ func (c *client) open(why string) {
 	}
 	c.log("%s", why)
 	c.opening = true
-	if c.sid != "" && c.spec.Reconnect == ReconnectResume {
+	if c.sid != "" && c.spec.Reconnect == ReconnectResume && !c.spec.NoStart {
 		c.request(opResume, &payload{sid: c.sid})
 		return
 	}
@@ -345,6 +345,10 @@ func (c *client) onControl(p *payload) {
 	case opGetOrCreate:
 		c.useSession(p.sid, c.spec.User)
 		c.log("<- %s (created=%v)", c.label(), p.created)
+		if c.spec.NoStart {
+			c.connect() // looks, but never starts the flow
+			return
+		}
 		c.request(opResume, &payload{sid: c.sid})
 	case opResume:
 		c.log("<- resumed %s", c.label())
@@ -653,7 +657,7 @@ func (c *client) fireBehaviour() {
 	switch c.state {
 	case cWait:
 		if s.now >= c.retryAt {
-			if c.then == thenResume && c.sid != "" {
+			if c.then == thenResume && c.sid != "" && !c.spec.NoStart {
 				c.request(opResume, &payload{sid: c.sid})
 			} else {
 				c.obtain()

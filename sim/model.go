@@ -539,6 +539,7 @@ func (m *model) event(e core.Event) {
 				return
 			}
 			md.purged = true
+			s.log.add(s.now, md.client, md.session, "draft %.6s… purged after its retention", md.id)
 			if s.now < md.expires {
 				s.fail("draft.lost", s.clients[md.client], md.session, "draft %s purged at %s, before its retention ends at %s", md.id, stamp(s.now), stamp(md.expires))
 			}

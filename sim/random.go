@@ -62,13 +62,20 @@ func RandomScenario(seed uint64, cfg RandomConfig) *Scenario {
 	switch preset {
 	case "resumable":
 		if r.IntN(2) == 0 {
-			over = append(over, "ttl="+formatDuration(g.between(cfg.Duration/4, cfg.Duration)))
+			ttl := g.between(cfg.Duration/4, cfg.Duration).Round(time.Second)
+			over = append(over, "ttl="+formatDuration(ttl))
+			if r.IntN(2) == 0 {
+				over = append(over, "notstarted="+formatDuration(g.between(ttl/8, ttl).Round(time.Second)))
+			}
 		}
 	case "forms":
 		if r.IntN(2) == 0 {
 			idle := g.between(3*time.Minute, 20*time.Minute).Round(time.Minute)
 			over = append(over, "idle="+formatDuration(idle), "auth="+formatDuration(2*idle),
 				"maxauth="+formatDuration(g.between(4*idle, 8*time.Hour).Round(time.Minute)))
+		}
+		if r.IntN(3) == 0 {
+			over = append(over, "draftretention="+formatDuration(g.between(30*time.Minute, cfg.Duration).Round(time.Minute)))
 		}
 	}
 	if err := sc.parsePolicy(append([]string{preset}, over...)); err != nil {
@@ -105,7 +112,11 @@ func RandomScenario(seed uint64, cfg RandomConfig) *Scenario {
 				c.Ref = "ref-" + c.User // one reference per user, shared by devices
 			}
 			c.Channel = []string{"frame", "link"}[r.IntN(2)]
-			if r.IntN(2) == 0 {
+			c.Login = LoginReference
+			switch r.IntN(6) {
+			case 0:
+				c.NoStart = true
+			case 1, 2, 3:
 				c.Activity = g.between(10*time.Second, 10*time.Minute).Round(time.Second)
 			}
 		case "forms":

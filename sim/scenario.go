@@ -90,7 +90,10 @@ type ClientSpec struct {
 	Relogin   time.Duration // the user's delay before logging in again; -1 never
 	Activity  time.Duration // mean gap between user actions; 0 is an idle user
 	Form      string        // a form the user fills in (a draft)
-	Autosave  time.Duration // autosave period while typing; 0 saves on demand only
+	// NoStart opens the session by reference and connects, but never
+	// starts it: it stays not_started (rule P13).
+	NoStart  bool
+	Autosave time.Duration // autosave period while typing; 0 saves on demand only
 }
 
 // Action is one entry of the timeline.
@@ -340,6 +343,10 @@ func parseClient(f []string) (ClientSpec, error) {
 		return c, fmt.Errorf("client name %q: use letters, digits, - and _", c.Name)
 	}
 	for _, kv := range f[1:] {
+		if kv == "nostart" {
+			c.NoStart = true
+			continue
+		}
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
 			return c, fmt.Errorf("client setting %q is not key=value", kv)
@@ -604,6 +611,9 @@ func (sc *Scenario) Validate() error {
 		if c.Autosave > 0 && c.Form == "" {
 			return bad("client %s: autosave without a form", c.Name)
 		}
+		if c.NoStart && (c.Login != LoginReference || c.Activity > 0 || c.Form != "") {
+			return bad("client %s: nostart needs login=reference, no activity and no form", c.Name)
+		}
 		for _, s := range []string{c.User, c.Ref, c.Channel, c.Form} {
 			if strings.ContainsAny(s, " \t") {
 				return bad("client %s: settings cannot contain spaces", c.Name)
@@ -683,6 +693,9 @@ func (sc *Scenario) String() string {
 			} else if kv.d != 0 {
 				fmt.Fprintf(&b, " %s=%s", kv.k, formatDuration(kv.d))
 			}
+		}
+		if c.NoStart {
+			b.WriteString(" nostart")
 		}
 		b.WriteByte('\n')
 	}
