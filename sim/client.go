@@ -92,6 +92,7 @@ type client struct {
 	sessions []int32 // distinct sessions used, in order
 	gen      uint32
 	lc       *liveness.Client
+	ack      time.Duration // its ack timeout
 	sentAt   time.Duration // when the outstanding keepalive left
 
 	ctl        request
@@ -365,7 +366,7 @@ func (c *client) online(interval, ack time.Duration) {
 	}
 	c.setState(cOnline)
 	c.backoff, c.opening = 0, false
-	c.lc = lc
+	c.lc, c.ack = lc, lc.Config().AckTimeout
 	lc.Start(c.s.wallNow())
 	c.log("<- hello: online on %s, interval %s", c.label(), interval)
 	if c.s.tl != nil {
@@ -502,7 +503,7 @@ func (c *client) handle(e *event) {
 
 func (c *client) onAck(seq uint64) {
 	s := c.s
-	deadline := c.sentAt + c.lc.Config().AckTimeout
+	deadline := c.sentAt + c.ack
 	switch c.lc.Ack(s.wallNow(), seq) {
 	case liveness.AckAccepted:
 		s.stats.Acks++
@@ -565,7 +566,7 @@ func (c *client) fireLive() {
 	}
 	c.lastFire = s.now
 	_, outstanding := c.lc.Outstanding()
-	deadline := c.sentAt + c.lc.Config().AckTimeout
+	deadline := c.sentAt + c.ack
 	a := c.lc.Tick(s.wallNow())
 	switch a.Op {
 	case liveness.ClientLost:

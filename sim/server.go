@@ -674,10 +674,7 @@ const svcCoalesce = 100 * time.Millisecond
 
 func (v *server) armService() {
 	if next, ok := v.svc.Next(); ok {
-		at := next.Sub(Epoch) + svcCoalesce
-		if !v.s.t.armed(slotService) || at < v.s.t.at[slotService] {
-			v.s.arm(slotService, at)
-		}
+		v.s.arm(slotService, next.Sub(Epoch)+svcCoalesce)
 		return
 	}
 	v.s.t.stop(slotService)

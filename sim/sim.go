@@ -260,7 +260,8 @@ type Sim struct {
 	nowT  time.Time // Epoch+now, cached
 	nowAt time.Duration
 	seq   uint64
-	q     queue
+	q     queue // messages and timeline events
+	slow  queue // oracle checks, mostly far in the future
 	t     *timers
 
 	clients []*client
@@ -328,11 +329,41 @@ func newSim(ctx context.Context, sc *Scenario, opt Options) (*Sim, error) {
 	return s, nil
 }
 
-// schedule queues a one-shot event.
+// schedule queues a one-shot event. Oracle checks, which mostly wait for
+// deadlines days away, go to their own heap so that the heap of messages
+// in flight stays shallow.
 func (s *Sim) schedule(e event) {
 	s.seq++
 	e.seq = s.seq
+	if e.kind == evCheckSession {
+		s.slow.push(e)
+		return
+	}
 	s.q.push(e)
+}
+
+// next returns the earliest pending event source: a timer slot (>= 0), the
+// message queue (-1), the slow queue (-2), or -3 when nothing is pending.
+func (s *Sim) next() (src int32, at time.Duration) {
+	src, at = -3, 0
+	var seq uint64
+	better := func(a time.Duration, sq uint64) bool {
+		return src == -3 || a < at || a == at && sq < seq
+	}
+	if slot := s.t.top(); slot >= 0 {
+		src, at, seq = slot, s.t.at[slot], s.t.seq[slot]
+	}
+	if s.q.len() > 0 {
+		if e := s.q.top(); better(e.at, e.seq) {
+			src, at, seq = -1, e.at, e.seq
+		}
+	}
+	if s.slow.len() > 0 {
+		if e := s.slow.top(); better(e.at, e.seq) {
+			src, at = -2, e.at
+		}
+	}
+	return src, at
 }
 
 // arm sets a timer slot.
@@ -358,35 +389,27 @@ func (s *Sim) run() *Report {
 
 	end := s.sc.Duration
 	for !s.stopped {
-		slot := s.t.top()
-		useTimer := false
-		var at time.Duration
-		switch {
-		case slot >= 0 && s.q.len() > 0:
-			e := s.q.top()
-			if s.t.at[slot] < e.at || (s.t.at[slot] == e.at && s.t.seq[slot] < e.seq) {
-				useTimer, at = true, s.t.at[slot]
-			} else {
-				at = e.at
-			}
-		case slot >= 0:
-			useTimer, at = true, s.t.at[slot]
-		case s.q.len() > 0:
-			at = s.q.top().at
-		default:
-			at = end + 1
-		}
-		if at > end {
+		src, at := s.next()
+		if src == -3 || at > end {
 			break
 		}
 		s.now = at
 		s.stats.Events++
-		if useTimer {
-			s.t.stop(slot)
-			s.fire(slot)
-		} else {
+		switch src {
+		case -1:
 			e := s.q.pop()
 			s.dispatch(&e)
+		case -2:
+			e := s.slow.pop()
+			s.dispatch(&e)
+		default:
+			// The slot stays in the heap while it fires: a handler that
+			// re-arms it moves it once, and one that does not is stopped.
+			seq := s.t.seq[src]
+			s.fire(src)
+			if s.t.seq[src] == seq {
+				s.t.stop(src)
+			}
 		}
 		if s.now-s.lastProg >= time.Hour && s.opt.Progress != nil {
 			s.lastProg = s.now

@@ -44,6 +44,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		faults    = fs.Float64("faults", 0, "random runs: faults and user actions per client per hour (default 1.5; negative for none)")
 		restarts  = fs.Float64("restarts", 0, "random runs: service restarts per day (default 12; negative for none)")
 		steady    = fs.Bool("steady", false, "run the steady load: clients keeping alive with no faults")
+		sweep     = fs.Duration("sweep", 0, "how often the service sweeps its Manager (default: the scenario's, 1s for random and steady runs)")
 		override  = fs.String("override", "", "steady runs: comma-separated policy overrides, as on a scenario's policy line (checkpoint=1h)")
 		htmlOut   = fs.String("html", "sim/out/timeline.html", "write the HTML timeline here ('' for none)")
 		verbose   = fs.Bool("v", false, "print each run's event log")
@@ -161,6 +162,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 				}
 				jobs = append(jobs, job{sc, s})
 			}
+		}
+	}
+
+	if *sweep > 0 {
+		for _, j := range jobs {
+			j.sc.Sweep = *sweep
 		}
 	}
 
