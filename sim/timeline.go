@@ -142,6 +142,7 @@ svg{background:#fafafa;border:1px solid #ddd}
 .f-partition,.f-flap{fill:#e53935;opacity:.18}.f-loss,.f-delay{fill:#fb8c00;opacity:.18}
 .f-hide{fill:#5c6bc0;opacity:.15}.f-freeze{fill:#00838f;opacity:.2}
 .restart{stroke:#b00020;stroke-width:2}.crash{stroke-dasharray:4 3}
+.instant{fill:#37474f;opacity:.75}
 .mk-lost{fill:#b00020}.mk-show{fill:#6a1b9a}.mk-connect{fill:#1565c0}
 .act{fill:#000}
 pre{background:#f4f4f4;padding:8px;overflow:auto;max-height:300px}
@@ -164,7 +165,8 @@ pre{background:#f4f4f4;padding:8px;overflow:auto;max-height:300px}
 	b.WriteString(`<p class="legend"><span>█ <b style="color:#4c9a2a">live session</b></span><span><b style="color:#9aa5b1">█ ended</b></span>
 <span>| keepalive</span><span style="color:#e53935">█ partition/flap</span><span style="color:#fb8c00">█ loss/delay</span>
 <span style="color:#5c6bc0">█ hidden</span><span style="color:#00838f">█ frozen</span><span style="color:#b00020">┃ restart (dashed: crash)</span>
-<span style="color:#1565c0">● connect</span><span style="color:#b00020">▲ lost</span><span style="color:#6a1b9a">◆ shown to user</span></p>`)
+<span style="color:#1565c0">● connect</span><span style="color:#b00020">▲ lost</span><span style="color:#6a1b9a">◆ shown to user</span>
+<span style="color:#37474f">⚑ user action (close, open, login, logout, save…)</span>. Hover anything for details.</p>`)
 	for _, r := range reports {
 		writeReport(&b, r)
 	}
@@ -219,13 +221,19 @@ func writeReport(b *strings.Builder, r *Report) {
 		} else {
 			lanes = rows[f.client]
 		}
-		to := f.to
-		if to == f.from {
-			to = f.from + t.until/400
-		}
 		for _, i := range lanes {
+			l := &t.lanes[i]
+			if f.to < l.start || l.ended && f.from > l.end || f.client < 0 && f.from == f.to {
+				continue // not while this session lived
+			}
+			if f.from == f.to {
+				// A user action: a small flag on the lane.
+				fmt.Fprintf(b, "<path class=\"instant\" d=\"M%.1f %d v10 l5 -3z\"><title>%s</title></path>\n",
+					x(f.from), top+laneH*i+2, esc(f.text))
+				continue
+			}
 			fmt.Fprintf(b, "<rect class=\"f-%s\" x=\"%.1f\" y=\"%d\" width=\"%.1f\" height=\"%d\"><title>%s</title></rect>\n",
-				esc(f.kind), x(f.from), top+laneH*i, max(x(to)-x(f.from), 1), laneH, esc(f.text))
+				esc(f.kind), x(f.from), top+laneH*i, max(x(f.to)-x(f.from), 1), laneH, esc(f.text))
 		}
 	}
 	for i, l := range t.lanes {
@@ -250,12 +258,11 @@ func writeReport(b *strings.Builder, r *Report) {
 		if len(lanes) == 0 {
 			continue
 		}
-		// The mark goes on the client's lane live at that time, else its last.
-		li := lanes[len(lanes)-1]
+		// The mark goes on the client's latest lane started by then.
+		li := lanes[0]
 		for _, i := range lanes {
-			if t.lanes[i].start <= m.at && (!t.lanes[i].ended || t.lanes[i].end >= m.at) {
+			if t.lanes[i].start <= m.at {
 				li = i
-				break
 			}
 		}
 		y := top + laneH*li + 8
