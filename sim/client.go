@@ -1,11 +1,9 @@
 package sim
 
 import (
-	"bytes"
 	"encoding/binary"
 	"hash/fnv"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
@@ -48,18 +46,6 @@ type request struct {
 	n        uint64
 	op       op
 	deadline time.Duration
-}
-
-// form is the client's in-progress form and what it knows of its draft.
-type form struct {
-	id        string
-	version   uint64
-	rev       int // the content in the page
-	savedRev  int // the content the service last acknowledged to us
-	sentRev   int // the content of the save in flight
-	closed    bool
-	inSession bool // the draft is open in the current session
-	restored  int  // times a new session took the draft up with its saved content
 }
 
 type shown struct {
@@ -685,190 +671,6 @@ func (c *client) fireBehaviour() {
 // exp draws an exponential gap with the given mean (at least a second).
 func (c *client) exp(mean time.Duration) time.Duration {
 	return max(time.Second, time.Duration(c.rng.ExpFloat64()*float64(mean)))
-}
-
-// ---- user actions ----
-
-func (c *client) typing() {
-	if c.state != cOnline {
-		return
-	}
-	if c.spec.Form != "" && c.form.inSession && !c.form.closed {
-		c.form.rev++
-	}
-	c.log("-> activity")
-	c.s.send(c, toServer, event{op: opActivity, gen: c.gen})
-}
-
-func (c *client) canSave() bool {
-	return c.state == cOnline && c.spec.Form != "" && !c.form.closed && c.dreq.n == 0 &&
-		(c.form.inSession || c.form.id == "")
-}
-
-// content is the form's data at rev: it names its author and revision, so
-// the oracle can tell exactly which save came back.
-func (c *client) content(rev int) []byte {
-	return []byte(c.name + "/" + c.spec.Form + "/" + strconv.Itoa(rev))
-}
-
-// revOf reads the revision back from form content, or -1.
-func revOf(data []byte) int {
-	i := bytes.LastIndexByte(data, '/')
-	if i < 0 {
-		return -1
-	}
-	n, err := strconv.Atoi(string(data[i+1:]))
-	if err != nil {
-		return -1
-	}
-	return n
-}
-
-func (c *client) save(mode core.SaveMode) {
-	c.form.sentRev = c.form.rev
-	c.s.stats.DraftSaves++
-	c.draftRequest(opSave, &payload{draftID: c.form.id, version: c.form.version,
-		data: c.content(c.form.rev), mode: mode})
-}
-
-func (c *client) onDraft(p *payload) {
-	f := &c.form
-	if p.err != "" {
-		c.log("<- %s failed: %s", p.replyTo, p.err)
-	}
-	switch p.replyTo {
-	case opSave:
-		switch p.err {
-		case "":
-			f.id, f.version, f.savedRev, f.inSession = p.draftID, p.version, f.sentRev, true
-			c.log("<- draft saved: rev %d, version %d", f.savedRev, f.version)
-		case errConflict:
-			c.draftRequest(opLoadDraft, &payload{draftID: f.id})
-		case errNotFound:
-			f.id, f.version, f.inSession = "", 0, false
-		case errState:
-			f.closed = true
-		}
-	case opResumeDraft, opLoadDraft:
-		switch p.err {
-		case "":
-			rev := revOf(p.data)
-			if p.replyTo == opResumeDraft && rev >= f.savedRev {
-				f.restored++
-			}
-			f.version, f.rev, f.savedRev, f.inSession = p.version, rev, rev, true
-			c.log("<- draft back: rev %d, version %d", rev, f.version)
-		case errNotFound:
-			// A guest's draft belongs to the guest session: a new session
-			// starts a new draft.
-			f.id, f.version, f.inSession = "", 0, false
-			if c.canSave() {
-				f.rev++
-				c.save(core.SaveAuto)
-			}
-		case errState:
-			f.closed = true
-		}
-	case opSubmit:
-		if p.err == "" {
-			f.closed, f.version = true, p.version
-			c.log("<- form submitted")
-		}
-	}
-}
-
-// act carries out a user action of the timeline.
-func (c *client) act(kind string) {
-	s := c.s
-	switch kind {
-	case "close":
-		if c.state == cOff {
-			return
-		}
-		if c.state == cOnline {
-			c.bye()
-		}
-		c.ctl, c.dreq, c.inbox, c.opening = request{}, request{}, nil, false
-		c.form.rev = c.form.savedRev // unsaved typing goes with the tab
-		c.setState(cOff)
-		s.t.stop(behaviourSlot(c.idx))
-	case "open":
-		c.open("tab opened")
-	case "logout":
-		switch c.state {
-		case cOnline:
-			c.loggingOut = true
-			c.s.send(c, toServer, event{op: opLogout, gen: c.gen})
-		case cOff:
-		default:
-			c.sid = ""
-			c.ctl = request{}
-			c.setState(cOff)
-			s.t.stop(behaviourSlot(c.idx))
-		}
-	case "login":
-		switch {
-		case c.state == cOnline && c.sessUser == "" && c.spec.User != "" && c.ctl.n == 0:
-			c.request(opLogin, &payload{sid: c.sid, user: c.spec.User})
-		case c.state == cOnline:
-			c.obtain()
-		default:
-			c.obtain()
-		}
-	case "save":
-		if c.canSave() {
-			c.save(core.SaveManual)
-		}
-	case "submit":
-		if c.state == cOnline && c.form.id != "" && c.form.inSession && !c.form.closed && c.dreq.n == 0 {
-			c.draftRequest(opSubmit, &payload{draftID: c.form.id, version: c.form.version})
-		}
-	case "type":
-		c.typing()
-	}
-}
-
-// suspendPage hides or freezes the tab. A hidden tab's timers are
-// throttled; a frozen one runs nothing and its messages wait.
-func (c *client) suspendPage(freeze bool) {
-	if freeze {
-		c.frozen++
-	} else {
-		c.hidden++
-	}
-	c.armLive()
-	c.armBehaviour()
-}
-
-// resumePage ends a hide or freeze: the page handles what waited and kicks
-// a keepalive, as a browser client does on visibilitychange and resume.
-func (c *client) resumePage(freeze bool) {
-	if freeze {
-		c.frozen--
-		if c.frozen > 0 {
-			return
-		}
-		inbox := c.inbox
-		c.inbox = nil
-		for i := range inbox {
-			c.handle(&inbox[i])
-		}
-	} else {
-		c.hidden--
-	}
-	if c.state == cOnline && c.lc != nil && c.hidden == 0 && c.frozen == 0 {
-		a := c.lc.Kick(c.s.wallNow())
-		switch a.Op {
-		case liveness.ClientLost:
-			c.lost()
-		case liveness.ClientSendKeepalive:
-			c.sentAt = c.s.now
-			c.s.stats.Keepalives++
-			c.s.send(c, toServer, event{op: opKeepalive, gen: c.gen, n: a.Seq})
-		}
-	}
-	c.armLive()
-	c.armBehaviour()
 }
 
 // seedBytes is a helper for per-run byte streams.

@@ -1,8 +1,6 @@
 package sim
 
 import (
-	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -37,18 +35,6 @@ type msess struct {
 	reason  core.Reason
 	purged  bool
 	checkAt time.Duration // the pending lingering check, or 0
-}
-
-// mdraft is the model's view of one draft: the content of its last
-// acknowledged save.
-type mdraft struct {
-	id      string
-	client  int32
-	acked   []byte
-	session int32 // model session it is open in, or -1
-	open    bool
-	expires time.Duration
-	purged  bool
 }
 
 // endExpect is an end that the current Manager call must (or, when
@@ -102,101 +88,6 @@ func (m *model) isRetired(id string) bool {
 	_, ok := m.retired[id]
 	return ok
 }
-
-// deadline is one of a session's deadlines: it falls in [lo, hi].
-type deadline struct {
-	lo, hi time.Duration
-	reason core.Reason
-}
-
-// deadlines lists the deadlines of x as the policy defines them.
-func (m *model) deadlines(x *msess, out *[5]deadline) []deadline {
-	p := &m.p
-	d := out[:0]
-	d = append(d, deadline{x.created + p.TTL, x.created + p.TTL, core.ReasonExpired})
-	if x.state == core.StateNotStarted {
-		t := x.created + p.NotStartedTimeout
-		return append(d, deadline{t, t, core.ReasonNotStartedPruned})
-	}
-	if x.subject != "" {
-		if p.MaxAuthAge > 0 {
-			t := x.authAt + p.MaxAuthAge
-			d = append(d, deadline{t, t, core.ReasonMaxAuthAge})
-		}
-		if p.AuthTimeout > 0 {
-			lo, hi := m.window(x.lastAct+p.AuthTimeout, x.slackAct)
-			d = append(d, deadline{lo, hi, core.ReasonAuthTimeout})
-		}
-	}
-	if p.IdleTimeout > 0 {
-		lo, hi := m.window(x.lastSeen+p.IdleTimeout, x.slackSeen)
-		d = append(d, deadline{lo, hi, core.ReasonIdleTimeout})
-	}
-	return d
-}
-
-// window is where an idle or authentication deadline t may fall after
-// restarts restarts: up to CheckpointEvery later (DESIGN.md), never
-// earlier. Tolerated known issues widen it.
-func (m *model) window(t time.Duration, restarts int) (lo, hi time.Duration) {
-	if restarts == 0 {
-		return t, t
-	}
-	n := 1
-	if m.s.tolerates(KnownRestartCompounds) {
-		n = restarts
-	}
-	lo, hi = t, t+time.Duration(n)*m.p.CheckpointEvery
-	if m.s.tolerates(KnownEarlyAfterCrash) {
-		lo -= m.s.sc.Sweep
-	}
-	return lo, hi
-}
-
-// span returns the earliest and the latest instant x can end by itself.
-func (m *model) span(x *msess) (lo, hi time.Duration) {
-	var buf [5]deadline
-	ds := m.deadlines(x, &buf)
-	lo, hi = ds[0].lo, ds[0].hi
-	for _, d := range ds[1:] {
-		lo, hi = min(lo, d.lo), min(hi, d.hi)
-	}
-	return lo, hi
-}
-
-func isDeadlineReason(r core.Reason) bool {
-	switch r {
-	case core.ReasonExpired, core.ReasonNotStartedPruned, core.ReasonMaxAuthAge,
-		core.ReasonAuthTimeout, core.ReasonIdleTimeout:
-		return true
-	}
-	return false
-}
-
-// liveness classes of a session at now.
-const (
-	definitelyLive = iota
-	maybeEnded
-	pastDeadline
-	alreadyEnded
-)
-
-func (m *model) class(x *msess) int {
-	if x.ended || x.purged {
-		return alreadyEnded
-	}
-	lo, hi := m.span(x)
-	now := m.s.now
-	switch {
-	case now < lo:
-		return definitelyLive
-	case now < hi:
-		return maybeEnded
-	}
-	return pastDeadline
-}
-
-// ---- what the service did ----
 
 func (m *model) create(id string, creator int32, subject, ref string) int32 {
 	now := m.s.now
@@ -291,21 +182,6 @@ func (m *model) keepalive(idx int32, st core.Status) {
 		}
 	}
 	m.s.fail("status.deadline", nil, idx, "the service announced %s at %s; the policy says %s", st.DeadlineReason, stamp(at), m.describe(x))
-}
-
-func (m *model) describe(x *msess) string {
-	var buf [5]deadline
-	s := ""
-	for i, d := range m.deadlines(x, &buf) {
-		if i > 0 {
-			s += ", "
-		}
-		s += string(d.reason) + " " + stamp(d.lo)
-		if d.hi != d.lo {
-			s += ".." + stamp(d.hi)
-		}
-	}
-	return s
 }
 
 func (m *model) login(idx int32, newID, subject string) {
@@ -432,94 +308,7 @@ func (m *model) expectRecover() {
 	}
 }
 
-// ---- drafts ----
-
-func (m *model) draftSaved(idx int32, d *core.Draft, client int32) {
-	md := m.drafts[d.ID]
-	if md == nil {
-		md = &mdraft{id: d.ID, client: client, session: -1, open: true}
-		m.drafts[d.ID] = md
-		m.dorder = append(m.dorder, d.ID)
-	}
-	m.moveDraft(md, idx)
-	md.acked = d.Data
-	md.expires = d.UpdatedAt.Sub(Epoch) + m.p.DraftRetention
-}
-
-// moveDraft records that md is now open in session idx.
-func (m *model) moveDraft(md *mdraft, idx int32) {
-	if md.session == idx {
-		return
-	}
-	if md.session >= 0 && md.open {
-		m.sess[md.session].openDrafts--
-	}
-	md.session = idx
-	if md.open {
-		m.sess[idx].openDrafts++
-	}
-}
-
-func (m *model) draftClosed(id string) {
-	md := m.drafts[id]
-	if md == nil || !md.open {
-		return
-	}
-	md.open = false
-	if md.session >= 0 {
-		m.sess[md.session].openDrafts--
-	}
-}
-
-// checkContent compares draft content handed back by the service with the
-// last acknowledged save.
-func (m *model) checkContent(id string, data []byte, what string) {
-	md := m.drafts[id]
-	if md == nil {
-		m.s.fail("draft.lost", nil, -1, "%s returned draft %s, which was never acknowledged", what, id)
-		return
-	}
-	if string(md.acked) != string(data) {
-		m.s.fail("draft.lost", m.s.clients[md.client], md.session, "%s returned %q; the last acknowledged save was %q", what, data, md.acked)
-	}
-}
-
-// checkDrafts reads every acknowledged draft from the store: each must
-// hold its last acknowledged content until its retention ends.
-func (m *model) checkDrafts(when string) {
-	for _, id := range m.dorder {
-		md := m.drafts[id]
-		if md.purged {
-			continue
-		}
-		rec, err := m.s.store.Get(m.s.ctx, core.DraftKey(id))
-		if errors.Is(err, core.ErrNotFound) {
-			if m.s.now < md.expires {
-				m.s.fail("draft.lost", m.s.clients[md.client], md.session, "%s: acknowledged draft %s (%q) is gone from the store", when, id, md.acked)
-				return
-			}
-			continue
-		}
-		if err != nil {
-			m.s.fail("engine.error", nil, -1, "%s: reading draft %s: %v", when, id, err)
-			return
-		}
-		// The stored draft's data, read as core writes it.
-		var stored struct {
-			Data []byte `json:"data"`
-		}
-		if err := json.Unmarshal(rec.Value, &stored); err != nil {
-			m.s.fail("engine.error", nil, -1, "%s: draft %s does not decode: %v", when, id, err)
-			return
-		}
-		if string(stored.Data) != string(md.acked) {
-			m.s.fail("draft.lost", m.s.clients[md.client], md.session, "%s: draft %s holds %q; the last acknowledged save was %q", when, id, stored.Data, md.acked)
-			return
-		}
-	}
-}
-
-// ---- events and deadlines ----
+// ---- events ----
 
 // event checks one event from the Manager against the model.
 func (m *model) event(e core.Event) {
@@ -657,39 +446,4 @@ func (m *model) settle() {
 		}
 	}
 	m.endedNow = m.endedNow[:0]
-}
-
-// ensureCheck schedules the lingering check of a session: past its latest
-// deadline plus a sweep, it must have ended.
-func (m *model) ensureCheck(idx int32) {
-	x := &m.sess[idx]
-	if x.ended {
-		return
-	}
-	at := m.lingerAt(x)
-	if x.checkAt == 0 || at < x.checkAt {
-		x.checkAt = at
-		m.s.schedule(event{at: at, kind: evCheckSession, arg: idx})
-	}
-}
-
-func (m *model) lingerAt(x *msess) time.Duration {
-	_, hi := m.span(x)
-	return max(hi, m.s.srv.upBound()) + m.s.sc.Sweep + time.Millisecond
-}
-
-func (m *model) checkLingering(idx int32) {
-	x := &m.sess[idx]
-	if x.ended || x.purged || x.checkAt != m.s.now {
-		return
-	}
-	at := m.lingerAt(x)
-	if at > m.s.now {
-		x.checkAt = at
-		m.s.schedule(event{at: at, kind: evCheckSession, arg: idx})
-		return
-	}
-	x.checkAt = 0
-	_, hi := m.span(x)
-	m.s.fail("deadline.lingers", nil, idx, "still live at %s, past its deadline %s (%s)", stamp(m.s.now), stamp(hi), m.describe(x))
 }
