@@ -35,3 +35,9 @@ func (w *checkpointWatch) PutBatch(ctx context.Context, recs []core.Record) []co
 	}
 	return batch(w.Store, ctx, recs)
 }
+
+func (w *checkpointWatch) Crash() {
+	if c, ok := w.Store.(Crasher); ok {
+		c.Crash()
+	}
+}

@@ -179,6 +179,14 @@ func (v *server) up() {
 	if v.isUp || s.now != v.nextUp {
 		return
 	}
+	if r, ok := s.base.(Reopener); ok {
+		st, err := r.Reopen()
+		if err != nil {
+			s.fail("engine.error", nil, -1, "reopening the store: %v", err)
+			return
+		}
+		s.useStore(st)
+	}
 	s.log.global(s.now, "service starts: new Manager, Recover")
 	if err := v.boot(); err != nil {
 		s.fail("engine.error", nil, -1, "restarting the service: %v", err)

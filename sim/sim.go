@@ -32,6 +32,15 @@ type Crasher interface {
 	Crash()
 }
 
+// Reopener is an optional interface of a Store whose process state
+// (caches, open files) a restart should drop: at every restart the
+// simulator calls Reopen and uses the store it returns, which must hold
+// everything the old one made durable. A store without it is kept as is
+// across restarts, which is exact for memstore.
+type Reopener interface {
+	Reopen() (core.Store, error)
+}
+
 // LogLevel says how much of a run goes to its event log.
 type LogLevel uint8
 
@@ -273,7 +282,8 @@ type Sim struct {
 	fails   []Failure
 	stopped bool
 
-	store  core.Store
+	store  core.Store // as the Manager sees it
+	base   core.Store // as the factory opened it
 	ids    *rand.ChaCha8
 	global link          // faults on every client's link
 	acts   []actionState // per timeline action
@@ -303,10 +313,7 @@ func newSim(ctx context.Context, sc *Scenario, opt Options) (*Sim, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sim: opening the store: %w", err)
 	}
-	s.store = s.muts.wrapStore(st)
-	if slices.Contains(sc.Oracles, "checkpoint-rate") {
-		s.store = &checkpointWatch{Store: s.store, s: s, last: make(map[string]time.Duration)}
-	}
+	s.useStore(st)
 
 	s.log.init(opt)
 	if opt.Timeline {
@@ -538,6 +545,16 @@ func (s *Sim) report() *Report {
 	}
 	s.evaluate(r)
 	return r
+}
+
+// useStore makes base the run's store, wrapped by the mutations and
+// optional oracles that sit between the Manager and the store.
+func (s *Sim) useStore(base core.Store) {
+	s.base = base
+	s.store = s.muts.wrapStore(base)
+	if slices.Contains(s.sc.Oracles, "checkpoint-rate") {
+		s.store = &checkpointWatch{Store: s.store, s: s, last: make(map[string]time.Duration)}
+	}
 }
 
 // wallNow is the virtual now as a time.Time.

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sessionkit/sessionkit/adapters/memstore"
+	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/sim"
 )
 
@@ -202,6 +204,45 @@ func TestShrink(t *testing.T) {
 	opt.Seed = sr.Seed
 	if rr := run(t, back, opt); len(rr.Failures) == 0 {
 		t.Error("the printed shrunk scenario does not fail")
+	}
+}
+
+// restartStore is a store whose restarts and crashes a test can count.
+type restartStore struct {
+	*memstore.Store
+	reopens, crashes *int
+}
+
+func (r restartStore) Reopen() (core.Store, error) { *r.reopens++; return r, nil }
+func (r restartStore) Crash()                      { *r.crashes++ }
+
+// TestStoreFactory: the run opens its store once, reopens it at every
+// restart when it can, and tells it of crashes.
+func TestStoreFactory(t *testing.T) {
+	sc, err := sim.ParseScenario("restarts", strings.NewReader(`
+policy forms
+duration 1h
+client A user=ann form=f activity=20s autosave=30s
+at 10m restart
+at 20m restart crash
+at 30m restart down=1m crash
+expect A connected
+expect A draft f intact
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	opens, reopens, crashes := 0, 0, 0
+	opt := sim.Options{Store: func() (core.Store, error) {
+		opens++
+		return restartStore{memstore.New(), &reopens, &crashes}, nil
+	}}
+	r := run(t, sc, opt)
+	if !r.OK() {
+		t.Fatal(explain(r))
+	}
+	if opens != 1 || reopens != 3 || crashes != 2 {
+		t.Errorf("opens, reopens, crashes = %d, %d, %d; want 1, 3, 2", opens, reopens, crashes)
 	}
 }
 

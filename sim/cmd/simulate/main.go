@@ -282,7 +282,11 @@ func load(name string) ([]*sim.Scenario, error) {
 func explain(w io.Writer, r *sim.Report) {
 	fmt.Fprintf(w, "\nFAIL %s\n", r.Summary())
 	for _, f := range r.Failures {
-		fmt.Fprintf(w, "  oracle %s\n  trace (the events of %s):\n", f, f.Client)
+		who := f.Client
+		if who == "" {
+			who = "the service"
+		}
+		fmt.Fprintf(w, "  oracle %s\n  trace (the last events of %s, and of the whole run):\n", f, who)
 		for _, l := range f.Trace {
 			fmt.Fprintf(w, "    %s\n", l)
 		}
