@@ -12,35 +12,42 @@ type deadline struct {
 	reason core.Reason
 }
 
-// deadlines lists the deadlines of x as the policy defines them.
+// deadlines lists the deadlines of x as the policy defines them. Idle and
+// authentication timeouts both run from the last counted touch (lastSeen:
+// activity, or a keepalive that counts under rule P5); MaxAuthAge runs from
+// the last login and nothing extends it. A session created for a subject
+// has its authentication deadlines from creation, started or not.
 func (m *model) deadlines(x *msess, out *[5]deadline) []deadline {
 	p := &m.p
 	d := out[:0]
 	d = append(d, deadline{x.created + p.TTL, x.created + p.TTL, core.ReasonExpired})
-	if x.state == core.StateNotStarted {
-		t := x.created + p.NotStartedTimeout
-		return append(d, deadline{t, t, core.ReasonNotStartedPruned})
-	}
 	if x.subject != "" {
 		if p.MaxAuthAge > 0 {
 			t := x.authAt + p.MaxAuthAge
 			d = append(d, deadline{t, t, core.ReasonMaxAuthAge})
 		}
 		if p.AuthTimeout > 0 {
-			lo, hi := m.window(x.lastAct+p.AuthTimeout, x.slackAct)
+			lo, hi := m.window(x.lastSeen+p.AuthTimeout, x.slack)
 			d = append(d, deadline{lo, hi, core.ReasonAuthTimeout})
 		}
 	}
+	if x.state == core.StateNotStarted {
+		t := x.created + p.NotStartedTimeout
+		return append(d, deadline{t, t, core.ReasonNotStartedPruned})
+	}
 	if p.IdleTimeout > 0 {
-		lo, hi := m.window(x.lastSeen+p.IdleTimeout, x.slackSeen)
+		lo, hi := m.window(x.lastSeen+p.IdleTimeout, x.slack)
 		d = append(d, deadline{lo, hi, core.ReasonIdleTimeout})
 	}
 	return d
 }
 
 // window is where an idle or authentication deadline t may fall after
-// restarts restarts: up to CheckpointEvery later (DESIGN.md), never
-// earlier. Tolerated known issues widen it.
+// restarts restarts since the clock was last reset: a touch held in memory
+// is written once it moves the clock CheckpointEvery past the stored
+// value, so a new Manager allows up to CheckpointEvery more
+// (docs/semantics.md, "Time, checkpoints and crashes"), never less. A
+// tolerated known issue widens it.
 func (m *model) window(t time.Duration, restarts int) (lo, hi time.Duration) {
 	if restarts == 0 {
 		return t, t
@@ -49,11 +56,7 @@ func (m *model) window(t time.Duration, restarts int) (lo, hi time.Duration) {
 	if m.s.tolerates(KnownRestartCompounds) {
 		n = restarts
 	}
-	lo, hi = t, t+time.Duration(n)*m.p.CheckpointEvery
-	if m.s.tolerates(KnownEarlyAfterCrash) {
-		lo -= m.s.sc.Sweep
-	}
-	return lo, hi
+	return t, t + time.Duration(n)*m.p.CheckpointEvery
 }
 
 // span returns the earliest and the latest instant x can end by itself.

@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"cmp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sessionkit/sessionkit/core"
@@ -19,13 +21,13 @@ type msess struct {
 	ref     string
 	state   core.State
 
-	created, lastAct, lastSeen, authAt time.Duration
-	openDrafts                         int
+	created, lastSeen, authAt time.Duration
+	openDrafts                int
 
-	// slackSeen and slackAct count the restarts since the idle (or
-	// authentication) clock was last reset: the new Manager may then allow
-	// up to CheckpointEvery more, never less.
-	slackSeen, slackAct int
+	// slack counts the restarts since lastSeen (the clock of the idle and
+	// authentication timeouts) was last reset: the new Manager may then
+	// allow up to CheckpointEvery more, never less.
+	slack int
 
 	conns          int // open connections on the service
 	attachedAtStop bool
@@ -97,7 +99,7 @@ func (m *model) create(id string, creator int32, subject, ref string) int32 {
 		label = m.s.clients[creator].name + "#" + strconv.Itoa(m.created[creator])
 	}
 	x := msess{id: id, label: label, client: creator, subject: subject, ref: ref,
-		state: core.StateNotStarted, created: now, lastAct: now, lastSeen: now}
+		state: core.StateNotStarted, created: now, lastSeen: now}
 	if subject != "" {
 		x.authAt = now
 	}
@@ -138,8 +140,8 @@ func (m *model) accepted(idx int32, what string) bool {
 func (m *model) touch(idx int32) {
 	x := &m.sess[idx]
 	now := m.s.now
-	x.lastAct, x.lastSeen = now, now
-	x.slackAct, x.slackSeen = 0, 0
+	x.lastSeen = now
+	x.slack = 0
 	if x.state == core.StateNotStarted || x.state == core.StateSuspended {
 		x.state = core.StateActive
 	}
@@ -168,7 +170,7 @@ func (m *model) keepalive(idx int32, st core.Status) {
 	}
 	if m.p.KeepAlive.ExtendsIdle == core.ExtendsAlways || x.openDrafts > 0 {
 		x.lastSeen = now
-		x.slackSeen = 0
+		x.slack = 0
 		ds = m.deadlines(x, &buf)
 		hi = ds[0].hi
 		for _, d := range ds[1:] {
@@ -194,8 +196,8 @@ func (m *model) login(idx int32, newID, subject string) {
 		m.bySubject[subject] = append(m.bySubject[subject], idx)
 	}
 	x.id, x.subject = newID, subject
-	x.authAt, x.lastAct, x.lastSeen = now, now, now
-	x.slackAct, x.slackSeen = 0, 0
+	x.authAt, x.lastSeen = now, now
+	x.slack = 0
 	x.state = core.StateActive
 	m.ensureCheck(idx)
 }
@@ -229,8 +231,14 @@ func (m *model) expectDisconnect(idx int32, reason core.Reason) {
 	}
 }
 
-// expectSupersede: a login of x's subject ends its older sessions beyond
-// MaxSessionsPerSubject (rule P9).
+// expectSupersede: a login (or a create with a subject) of keep's subject
+// ends the subject's sessions beyond MaxSessionsPerSubject (rule P9). All
+// its live sessions, keep among them, are ranked by last login, newest
+// first, ties by ID, so keep itself may be the one beyond the limit when
+// another login of the same instant has a lower ID. A session that may have
+// ended by a deadline and not been swept yet may still take a place in the
+// ranking: a session that is beyond the limit only when such sessions
+// count may be superseded, and one beyond it without them must be.
 func (m *model) expectSupersede(keep int32) {
 	limit := m.p.MaxSessionsPerSubject
 	subject := m.sess[keep].subject
@@ -238,30 +246,31 @@ func (m *model) expectSupersede(keep int32) {
 		return
 	}
 	var cands []int32
-	unsure := false
 	for _, i := range m.bySubject[subject] {
-		x := &m.sess[i]
-		if i == keep || x.subject != subject {
-			continue
-		}
-		switch m.class(x) {
-		case definitelyLive:
+		if x := &m.sess[i]; x.subject == subject && m.class(x) != alreadyEnded && !slices.Contains(cands, i) {
 			cands = append(cands, i)
-		case maybeEnded:
-			cands = append(cands, i)
-			unsure = true
 		}
 	}
-	// Newest login first; among equal logins, newest created first.
-	slices.SortStableFunc(cands, func(a, b int32) int {
+	slices.SortFunc(cands, func(a, b int32) int {
 		x, y := &m.sess[a], &m.sess[b]
 		if x.authAt != y.authAt {
-			return int(y.authAt - x.authAt)
+			return cmp.Compare(y.authAt, x.authAt)
 		}
-		return int(y.created - x.created)
+		return strings.Compare(x.id, y.id)
 	})
-	for _, i := range cands[min(len(cands), limit-1):] {
-		m.expect = append(m.expect, endExpect{sess: i, reason: core.ReasonSuperseded, optional: unsure})
+	sure, all := 0, 0 // sessions ranked before: definitely live, any
+	for _, i := range cands {
+		live := m.class(&m.sess[i]) == definitelyLive
+		switch {
+		case live && sure >= limit:
+			m.expect = append(m.expect, endExpect{sess: i, reason: core.ReasonSuperseded})
+		case all >= limit:
+			m.expect = append(m.expect, endExpect{sess: i, reason: core.ReasonSuperseded, optional: true})
+		}
+		if live {
+			sure++
+		}
+		all++
 	}
 }
 
@@ -289,8 +298,7 @@ func (m *model) restart() {
 		if x.ended {
 			continue
 		}
-		x.slackSeen++
-		x.slackAct++
+		x.slack++
 		x.attachedAtStop = x.conns > 0
 		x.conns = 0
 	}

@@ -91,16 +91,11 @@ const (
 	// a session may outlive its idle deadline by CheckpointEvery per
 	// restart.
 	KnownRestartCompounds KnownIssue = "restart-compounds"
-	// KnownEarlyAfterCrash: a touch made after a session's checkpoint was
-	// due and before the next sweep is lost in a crash, and the session
-	// ends that much early (bug-early-after-crash.sim). Tolerated, a
-	// session may end up to one sweep period early after a restart.
-	KnownEarlyAfterCrash KnownIssue = "early-after-crash"
 )
 
 // KnownIssues lists every known issue.
 func KnownIssues() []KnownIssue {
-	return []KnownIssue{KnownRestartCompounds, KnownEarlyAfterCrash}
+	return []KnownIssue{KnownRestartCompounds}
 }
 
 // Progress reports how far a run is.
@@ -553,7 +548,7 @@ func (s *Sim) useStore(base core.Store) {
 	s.base = base
 	s.store = s.muts.wrapStore(base)
 	if slices.Contains(s.sc.Oracles, "checkpoint-rate") {
-		s.store = &checkpointWatch{Store: s.store, s: s, last: make(map[string]time.Duration)}
+		s.store = newCheckpointWatch(s.store, s)
 	}
 }
 
