@@ -39,11 +39,11 @@ type Scenario struct {
 }
 
 // optionalOracles are oracles a scenario turns on with an "oracle" line,
-// because they check a promise of DESIGN.md that core does not keep yet
-// (see the bug-*.sim scenarios).
+// because they cost more than the others (checkpoint-rate decodes every
+// session write).
 var optionalOracles = map[string]bool{
 	// store.checkpoints: keepalives and activity alone write a session to
-	// the store at most once per CheckpointEvery.
+	// the store at most once per CheckpointEvery (checkpoint-rate.sim).
 	"checkpoint-rate": true,
 }
 

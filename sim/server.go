@@ -46,14 +46,16 @@ func connID(client int32, gen uint32) liveness.ConnID {
 // answers keepalives with Manager.KeepAlive, probes silent connections,
 // detaches lost ones, and sweeps the Manager every Scenario.Sweep.
 type server struct {
-	s      *Sim
-	isUp   bool
-	upAt   time.Duration // when it last started
-	nextUp time.Duration // while down: when it starts again
-	m      *core.Manager
-	sub    *core.Subscription
-	svc    serviceMachine
-	conns  map[liveness.ConnID]*sconn
+	s    *Sim
+	isUp bool
+	// stopping is set while a graceful stop closes the Manager.
+	stopping bool
+	upAt     time.Duration // when it last started
+	nextUp   time.Duration // while down: when it starts again
+	m        *core.Manager
+	sub      *core.Subscription
+	svc      serviceMachine
+	conns    map[liveness.ConnID]*sconn
 	// current is each client's latest connection, looked up before conns.
 	current []*sconn
 	// silent is the list of open connections, most silent first.
@@ -150,9 +152,11 @@ func (v *server) stop(crash bool, nextUp time.Duration) {
 		s.send(s.clients[c.client], toClient, event{op: opClose, gen: c.gen, p: &payload{reason: why}})
 	}
 	if !crash {
+		v.stopping = true
 		if err := v.m.Close(s.ctx); err != nil {
 			s.fail("engine.error", nil, -1, "graceful stop: %v", err)
 		}
+		v.stopping = false
 		v.drain()
 	} else if cr, ok := s.store.(Crasher); ok {
 		cr.Crash()
