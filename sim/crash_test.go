@@ -12,11 +12,9 @@ import (
 	"github.com/sessionkit/sessionkit/core"
 )
 
-// The tests in this file reproduce core issues the simulator found. Each
-// asserts that the issue is still there: when core is fixed the test
-// fails, and should become a regression test for the fix. The simulator's
-// own reproductions are the bug-*.sim scenarios; this one needs
-// Manager.Run, which the simulator does not drive.
+// The test in this file is the regression test of a core issue the
+// simulator found, which needs Manager.Run: the simulator sweeps the
+// Manager itself and never drives Run.
 
 // armClock is a core.Clock over a Mock that reports every timer Run arms,
 // so a test knows when Run has swept and gone to sleep.
@@ -42,21 +40,19 @@ func waitArmed(t *testing.T, c armClock) time.Time {
 	}
 }
 
-// TestKnownBugRunSkipsCheckpoints: Manager.Run does not wake up to
-// checkpoint touches made after it went to sleep, so a crash loses minutes
-// of requests and the session ends minutes early.
+// TestRunCrashNeverEndsEarly: requests that arrive while Manager.Run
+// sleeps are not lost in a crash, so the session never ends early.
 //
-// Run arms its one timer for the earliest of the stored deadlines and the
-// checkpoints due of the sessions pending when it computes the wake-up
-// (nextWake). A request handled on the fast path (touch) updates the
-// session in memory and does not poke Run. A session whose requests all
-// arrive after Run went to sleep is therefore not checkpointed until Run
-// wakes for something else: here its own stored idle deadline, ten minutes
-// on. After a crash the next Manager allows CheckpointEvery (30 s) for
-// unsaved touches, which is far short of the five minutes lost: the
-// session ends 4m30s before its idle timeout, against "it never ends
-// early" (DESIGN.md, Engine shape).
-func TestKnownBugRunSkipsCheckpoints(t *testing.T) {
+// The old core held every touch in memory until Run's next sweep and armed
+// Run's timer only for stored deadlines, never for a checkpoint of touches
+// made after it went to sleep: here five minutes of requests stayed in
+// memory, and after a crash the session ended 4m30s before its idle
+// timeout. Now a touch that moves LastSeen CheckpointEvery past the stored
+// value is written before it is acknowledged, whatever Run does, and a new
+// Manager allows up to CheckpointEvery more for the touches it cannot know:
+// the session is live a second before the idle timeout counted from the
+// last request, and ends by that timeout plus CheckpointEvery.
+func TestRunCrashNeverEndsEarly(t *testing.T) {
 	t0 := time.Date(2030, 1, 7, 8, 0, 0, 0, time.UTC)
 	mock := clock.NewMock()
 	mock.Set(t0)
@@ -79,7 +75,7 @@ func TestKnownBugRunSkipsCheckpoints(t *testing.T) {
 	go func() { done <- m1.Run(runCtx, nil) }()
 	waitArmed(t, clk)
 
-	// Five minutes of requests, one every 10 s.
+	// Five minutes of requests, one every 10 s, while Run sleeps.
 	for range 30 {
 		mock.Add(10 * time.Second)
 		if _, err := m1.Activity(ctx, s.ID); err != nil {
@@ -90,11 +86,6 @@ func TestKnownBugRunSkipsCheckpoints(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Run = %v", err)
-	}
-	// Every wake-up of Run re-arms its timer; none was for a checkpoint.
-	var wakes []string
-	for len(clk.armed) > 0 {
-		wakes = append(wakes, (<-clk.armed).Sub(t0).String())
 	}
 
 	// Crash: no Flush. A new Manager over the same store, a second before
@@ -107,12 +98,24 @@ func TestKnownBugRunSkipsCheckpoints(t *testing.T) {
 	if _, err := m2.Sweep(ctx, mock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	got, err := m2.Get(ctx, s.ID)
-	if err == nil {
-		t.Fatalf("the session is live a second before its idle timeout, as it should be: " +
-			"the issue looks fixed; turn this test into a regression test")
+	if _, err := m2.Get(ctx, s.ID); err != nil {
+		why, _ := core.EndReason(err)
+		t.Fatalf("after the crash the session ended (%s, %v) a second before its idle deadline %s: the touches made while Run slept were lost",
+			why, err, last.Add(p.IdleTimeout).Sub(t0))
 	}
-	why, _ := core.EndReason(err)
-	t.Logf("known issue reproduced: during 5 min of requests Run re-armed for %v (never a checkpoint); after the crash the session ended %s at %s, %s before its idle deadline %s",
-		wakes, why, got.EndedAt.Sub(t0), last.Add(p.IdleTimeout).Sub(got.EndedAt), last.Add(p.IdleTimeout).Sub(t0))
+
+	// And it does not outlive that deadline by more than CheckpointEvery.
+	limit := last.Add(p.IdleTimeout + p.CheckpointEvery)
+	mock.Set(limit)
+	if _, err := m2.Sweep(ctx, limit); err != nil {
+		t.Fatal(err)
+	}
+	got, err := m2.Get(ctx, s.ID)
+	if why, _ := core.EndReason(err); why != core.ReasonIdleTimeout {
+		t.Fatalf("at the idle deadline plus CheckpointEvery (%s) the session is %v, err %v; want ended idle_timeout",
+			limit.Sub(t0), got.State, err)
+	}
+	if got.EndedAt.Before(last.Add(p.IdleTimeout)) || got.EndedAt.After(limit) {
+		t.Fatalf("ended at %s, outside [%s, %s]", got.EndedAt.Sub(t0), p.IdleTimeout+last.Sub(t0), limit.Sub(t0))
+	}
 }
