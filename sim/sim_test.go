@@ -173,6 +173,9 @@ func TestMutationsAreCaught(t *testing.T) {
 		{sim.MutAckDraftBeforeStore, "lossy-forms"},
 		{sim.MutDropKeepaliveAnswers, "realtime"},
 		{sim.MutStaleSessionReads, "superseded"},
+		// Core ends a session past its deadline on any access; in forms,
+		// Hal's never-started session (auth_timeout at 1h) is accessed only
+		// by pulses 7m30s apart, so only a sweep ends it on time.
 		{sim.MutNoSweep, "forms"},
 	}
 	for _, tt := range tests {
