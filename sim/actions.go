@@ -102,7 +102,7 @@ func (c *client) resumePage(freeze bool) {
 		case liveness.ClientLost:
 			c.lost()
 		case liveness.ClientSendKeepalive:
-			c.sentAt = c.s.now
+			c.sentAt, c.awaiting = c.s.now, true
 			c.s.stats.Keepalives++
 			c.s.send(c, toServer, event{op: opKeepalive, gen: c.gen, n: a.Seq})
 		}

@@ -79,7 +79,8 @@ type client struct {
 	gen      uint32
 	lc       *liveness.Client
 	ack      time.Duration // its ack timeout
-	sentAt   time.Duration // when the outstanding keepalive left
+	sentAt   time.Duration // when the last keepalive left
+	awaiting bool          // and it has not been answered
 
 	ctl        request
 	dreq       request
@@ -352,7 +353,7 @@ func (c *client) online(interval, ack time.Duration) {
 	}
 	c.setState(cOnline)
 	c.backoff, c.opening = 0, false
-	c.lc, c.ack = lc, lc.Config().AckTimeout
+	c.lc, c.ack, c.awaiting = lc, lc.Config().AckTimeout, false
 	lc.Start(c.s.wallNow())
 	c.log("<- hello: online on %s, interval %s", c.label(), interval)
 	if c.s.tl != nil {
@@ -493,6 +494,7 @@ func (c *client) onAck(seq uint64) {
 	switch c.lc.Ack(s.wallNow(), seq) {
 	case liveness.AckAccepted:
 		s.stats.Acks++
+		c.awaiting = false
 		if s.now >= deadline {
 			s.fail("liveness.client", c, c.sess, "an answer at %s was accepted after the ack deadline %s", stamp(s.now), stamp(deadline))
 			return
@@ -551,19 +553,18 @@ func (c *client) fireLive() {
 		return
 	}
 	c.lastFire = s.now
-	_, outstanding := c.lc.Outstanding()
 	deadline := c.sentAt + c.ack
 	a := c.lc.Tick(s.wallNow())
 	switch a.Op {
 	case liveness.ClientLost:
-		if !outstanding || s.now < deadline {
+		if !c.awaiting || s.now < deadline {
 			s.fail("liveness.client", c, c.sess, "Tick at %s declared the link lost before the ack deadline %s", stamp(s.now), stamp(deadline))
 			return
 		}
 		c.lost()
 		return
 	case liveness.ClientSendKeepalive:
-		c.sentAt = s.now
+		c.sentAt, c.awaiting = s.now, true
 		s.stats.Keepalives++
 		if s.log.all() {
 			c.log("-> keepalive %d", a.Seq)
@@ -573,7 +574,7 @@ func (c *client) fireLive() {
 		}
 		s.send(c, toServer, event{op: opKeepalive, gen: c.gen, n: a.Seq})
 	default:
-		if outstanding && s.now >= deadline {
+		if c.awaiting && s.now >= deadline {
 			s.fail("link.undetected", c, c.sess, "the ack deadline %s passed with no answer but Tick at %s did not declare the link lost", stamp(deadline), stamp(s.now))
 			return
 		}

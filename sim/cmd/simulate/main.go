@@ -300,7 +300,7 @@ func explain(w io.Writer, r *sim.Report) {
 
 func table(w io.Writer, reports []*sim.Report) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "scenario\tseed\tpolicy\tclients\tsimulated\twall\tevents\tsessions\tkeepalives\trestarts\tends\tverdict")
+	fmt.Fprintln(tw, "scenario\tseed\tpolicy\tclients\tsimulated\twall\tevents\tsessions\tkeepalives\trestarts\tends\tlog\tverdict")
 	for _, r := range reports {
 		verdict := "ok"
 		switch {
@@ -316,9 +316,9 @@ func table(w io.Writer, reports []*sim.Report) {
 		for why, n := range r.Stats.Ends {
 			ends = append(ends, fmt.Sprintf("%s=%d", why, n))
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", r.Scenario, r.Seed, r.Policy, r.Clients,
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%.12s\t%s\n", r.Scenario, r.Seed, r.Policy, r.Clients,
 			r.Simulated, r.Wall.Round(time.Millisecond), r.Stats.Events, r.Stats.Sessions, r.Stats.Keepalives,
-			r.Stats.Restarts, strings.Join(sortStrings(ends), " "), verdict)
+			r.Stats.Restarts, strings.Join(sortStrings(ends), " "), r.LogHash, verdict)
 	}
 	tw.Flush()
 }
