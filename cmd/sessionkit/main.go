@@ -1,6 +1,7 @@
 // Command sessionkit is the reference session service and its tools.
 //
 //	sessionkit serve     serve the HTTP API, the WebSocket endpoint and the demo pages
+//	sessionkit sim       run the deterministic simulator
 //	sessionkit inspect   show sessions and drafts from a store directory
 //
 // Every policy value is a flag and an environment variable (SESSIONKIT_*);
@@ -31,6 +32,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	cmds := map[string]func(context.Context, []string, io.Writer, io.Writer) error{
 		"serve":   serve,
+		"sim":     simulate,
 		"inspect": inspect,
 	}
 	cmd, ok := cmds[args[0]]
@@ -56,6 +58,7 @@ func usage(w io.Writer) {
 
 commands:
   serve     serve the HTTP API, the WebSocket endpoint and the demo pages
+  sim       run the deterministic simulator (the same flags as sim/cmd/simulate)
   inspect   show sessions and drafts from a store directory
 
 Run "sessionkit <command> -h" for its flags.`)

@@ -161,3 +161,17 @@ func TestUsageAndBadFlags(t *testing.T) {
 		t.Errorf("-h: exit %d, want 0", code)
 	}
 }
+
+func TestSim(t *testing.T) {
+	var out strings.Builder
+	html := t.TempDir() + "/timeline.html"
+	if code := run(context.Background(), []string{"sim", "-scenario", "superseded", "-seeds", "1", "-html", html}, &out, io.Discard); code != 0 {
+		t.Fatalf("sim exited %d:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "superseded") || !strings.Contains(out.String(), "ok") {
+		t.Errorf("sim summary:\n%s", out.String())
+	}
+	if code := run(context.Background(), []string{"sim", "-no-such-flag"}, io.Discard, io.Discard); code == 0 {
+		t.Error("a bad flag exited 0")
+	}
+}
