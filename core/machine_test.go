@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -254,6 +255,21 @@ func TestValidID(t *testing.T) {
 	} {
 		if got := ValidID(id); got != want {
 			t.Errorf("ValidID(%q) = %v, want %v", id, got, want)
+		}
+	}
+}
+
+func TestValidIDEveryByte(t *testing.T) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for c := 0; c < 256; c++ {
+		id := string(rune(c))
+		if c >= 0x80 {
+			id = string([]byte{byte(c)})
+		}
+		id = "A" + id + testID[2:]
+		want := strings.IndexByte(alphabet, byte(c)) >= 0
+		if got := ValidID(id); got != want {
+			t.Errorf("byte %#x: ValidID = %v, want %v", c, got, want)
 		}
 	}
 }
