@@ -151,27 +151,33 @@ func (m *Machine) Deadline(s *Session) (time.Time, Reason) {
 // Step decides what input in does to s at now. It never modifies the
 // caller's session (Metadata is copied when it changes) and keeps no state.
 func (m *Machine) Step(now time.Time, s Session, in Input) (Session, Effects) {
+	eff := m.step(now, &s, in)
+	return s, eff
+}
+
+// step is Step on the caller's copy, which it changes in place: the
+// keepalive path uses it to spare copying a Session in and out.
+func (m *Machine) step(now time.Time, s *Session, in Input) Effects {
 	var eff Effects
 	switch {
 	case in.Kind == InputCreate:
-		s = m.create(now, in)
+		*s = m.create(now, in)
 		eff.Persist, eff.Event = true, EventCreated
 	case s.State == StateEnded:
-		eff = m.stepEnded(now, &s, in)
-		return s, eff
+		return m.stepEnded(now, s, in)
 	default:
-		if d, why := m.Deadline(&s); !now.Before(d) {
-			end(&s, d, why)
+		if d, why := m.Deadline(s); !now.Before(d) {
+			end(s, d, why)
 			eff = Effects{Persist: true, Event: EventEnded, Reason: why, Close: why}
 			if in.Kind != InputDeadline {
 				eff.Err = &EndedError{ID: s.ID, Reason: why}
 			}
 		} else {
-			eff = m.stepLive(now, &s, in)
+			eff = m.stepLive(now, s, in)
 		}
 	}
-	eff.Deadline, eff.DeadlineReason = m.Deadline(&s)
-	return s, eff
+	eff.Deadline, eff.DeadlineReason = m.Deadline(s)
+	return eff
 }
 
 func (m *Machine) create(now time.Time, in Input) Session {

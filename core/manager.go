@@ -415,7 +415,8 @@ func (m *Manager) poke(t time.Time) {
 // session as the Manager now sees it: what middleware puts in a request's
 // context, without a second read of the store.
 func (m *Manager) ActivitySession(ctx context.Context, id string) (Session, Status, error) {
-	s, st, err := m.touchSession(ctx, id, InputActivity)
+	var s Session
+	st, err := m.touch(ctx, id, InputActivity, &s)
 	if err != nil {
 		return Session{}, Status{}, err
 	}
@@ -430,34 +431,36 @@ func (m *Manager) Deadline(s *Session) (time.Time, Reason) { return m.mc.Deadlin
 
 // touch handles activity and keepalives. A touch of a session kept in
 // memory that changes no state and need not be written yet is handled there,
-// without the store. The rest take the full update.
-func (m *Manager) touch(ctx context.Context, id string, kind InputKind) (Status, error) {
-	_, st, err := m.touchSession(ctx, id, kind)
-	return st, err
-}
-
-// touchSession is touch returning the session too. Its Metadata is shared
-// with the Manager's memory: callers handing it out clone it.
-func (m *Manager) touchSession(ctx context.Context, id string, kind InputKind) (Session, Status, error) {
+// without the store. The rest take the full update. When out is not nil it
+// receives the session; its Metadata is shared with the Manager's memory, so
+// callers handing it out clone it.
+func (m *Manager) touch(ctx context.Context, id string, kind InputKind, out *Session) (Status, error) {
 	if !ValidID(id) {
-		return Session{}, Status{}, ErrInvalidID
+		return Status{}, ErrInvalidID
 	}
 	now := m.clock.Now()
 	m.mu.Lock()
 	if h := m.hot[id]; h != nil && !m.closed {
-		s, eff := m.mc.Step(now, h.merged(), Input{Kind: kind})
+		s := h.merged()
+		eff := m.mc.step(now, &s, Input{Kind: kind})
 		if eff.Err == nil && !eff.Persist && eff.Event == "" && !m.mustWrite(&s, h.stored) {
 			h.seen, h.active = s.LastSeen, s.LastActivity
 			m.mu.Unlock()
-			return s, m.status(&s, &eff), nil
+			if out != nil {
+				*out = s
+			}
+			return m.status(&s, &eff), nil
 		}
 	}
 	m.mu.Unlock()
 	s, eff, err := m.update(ctx, now, id, Input{Kind: kind}, updateOpts{hot: true})
 	if err != nil {
-		return Session{}, Status{}, err
+		return Status{}, err
 	}
-	return s, m.status(&s, &eff), nil
+	if out != nil {
+		*out = s
+	}
+	return m.status(&s, &eff), nil
 }
 
 func (m *Manager) status(s *Session, eff *Effects) Status {
@@ -467,7 +470,7 @@ func (m *Manager) status(s *Session, eff *Effects) Status {
 // Activity records a request or user action (rules P2, P3): it resets the idle
 // clock, renews the authentication and starts or resumes the session.
 func (m *Manager) Activity(ctx context.Context, id string) (Status, error) {
-	return m.touch(ctx, id, InputActivity)
+	return m.touch(ctx, id, InputActivity, nil)
 }
 
 // KeepAlive records a pulse (rules P4, P5). A pulse that counts under
@@ -477,7 +480,7 @@ func (m *Manager) Activity(ctx context.Context, id string) (Status, error) {
 // clock CheckpointEvery or more past the stored value and a timeout reads
 // that clock. It fails with ErrWrongState when keepalives are disabled.
 func (m *Manager) KeepAlive(ctx context.Context, id string) (Status, error) {
-	return m.touch(ctx, id, InputKeepAlive)
+	return m.touch(ctx, id, InputKeepAlive, nil)
 }
 
 func laterOf(a, b time.Time) time.Time {
