@@ -187,8 +187,6 @@ func (t *timers) stop(slot int32) {
 	}
 }
 
-func (t *timers) armed(slot int32) bool { return t.pos[slot] >= 0 }
-
 // top returns the earliest armed slot, or -1.
 func (t *timers) top() int32 {
 	if len(t.heap) == 0 {

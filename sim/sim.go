@@ -71,26 +71,11 @@ type Options struct {
 	// KeepGoing records every oracle failure instead of stopping at the
 	// first.
 	KeepGoing bool
-	// Tolerate loosens the oracles for known core issues, by name, so that
-	// a batch of random runs can look for new ones. Scenarios that show a
-	// known issue (bug-*.sim) run without it.
-	Tolerate []KnownIssue
 	// TraceLen bounds the lines of a failure's trace; 0 means 40.
 	TraceLen int
 	// Progress, if set, is called about once per simulated hour.
 	Progress func(Progress)
 }
-
-// KnownIssue names a core issue that the simulator found and that is not
-// fixed yet; each has a scenario that shows it, and Options.Tolerate loosens
-// the oracles for it so random runs look for new ones. None is open: the
-// issues found so far (checkpoint rate, early end after a crash, restart
-// slack compounding, Run sleeping through checkpoints) are fixed in core and
-// their scenarios now expect the fixed behaviour.
-type KnownIssue string
-
-// KnownIssues lists every open known issue.
-func KnownIssues() []KnownIssue { return nil }
 
 // Progress reports how far a run is.
 type Progress struct {
@@ -554,8 +539,6 @@ func (s *Sim) wallNow() time.Time {
 	return s.nowT
 }
 
-func (s *Sim) tolerates(k KnownIssue) bool { return slices.Contains(s.opt.Tolerate, k) }
-
 // settleFor is how long after a fault a client counts as healthy again.
 func (s *Sim) settleFor() time.Duration { return s.settle }
 
@@ -563,7 +546,6 @@ func (s *Sim) settleFor() time.Duration { return s.settle }
 func newHash() hash.Hash { return sha256.New() }
 
 // interval returns the keepalive interval the service announces.
-func (s *Sim) interval() time.Duration { return s.p.KeepAlive.Interval }
 
 // serviceConfig is the liveness configuration the service runs with, from
 // the policy.

@@ -18,7 +18,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -50,7 +49,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logAll    = fs.Bool("log-all", false, "log every keepalive, answer and probe too")
 		mutate    = fs.String("mutate", "", "comma-separated mutations that break the engine on purpose: "+mutationNames())
 		keepGoing = fs.Bool("keep-going", false, "record every oracle failure instead of stopping at the first")
-		tolerate  = fs.String("tolerate", "", "comma-separated known core issues to tolerate, or 'known' for all: "+knownNames())
 		shrink    = fs.Bool("shrink", true, "shrink failing runs to a smaller scenario that fails the same way")
 		printSc   = fs.Bool("print", false, "print each scenario as run (random ones as generated)")
 		cpuprof   = fs.String("cpuprofile", "", "write a CPU profile here")
@@ -75,20 +73,6 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opt := sim.Options{Timeline: *htmlOut != "", KeepGoing: *keepGoing, KeepLog: *verbose}
 	if *logAll {
 		opt.Log = sim.LogAll
-	}
-	if *tolerate != "" {
-		for _, name := range strings.Split(*tolerate, ",") {
-			name = strings.TrimSpace(name)
-			if name == "known" {
-				opt.Tolerate = sim.KnownIssues()
-				continue
-			}
-			if !slices.Contains(sim.KnownIssues(), sim.KnownIssue(name)) {
-				fmt.Fprintf(stderr, "unknown issue %q; known: %s\n", name, knownNames())
-				return 2
-			}
-			opt.Tolerate = append(opt.Tolerate, sim.KnownIssue(name))
-		}
 	}
 	if *mutate != "" {
 		for _, name := range strings.Split(*mutate, ",") {
@@ -226,14 +210,6 @@ func isSet(fs *flag.FlagSet, name string) bool {
 	set := false
 	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
 	return set
-}
-
-func knownNames() string {
-	var names []string
-	for _, k := range sim.KnownIssues() {
-		names = append(names, string(k))
-	}
-	return strings.Join(names, ", ")
 }
 
 func mutationNames() string {

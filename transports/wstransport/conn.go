@@ -116,8 +116,8 @@ func (c *conn) dispatch(now time.Time, typ websocket.MessageType, data []byte) {
 }
 
 // keepalive answers a keepalive with an ack, carrying the session's
-// deadline when there is a session (rule P6). Keepalives never write the
-// store.
+// deadline when there is a session (rule P6). Manager.KeepAlive handles it
+// in memory (see its doc for when a pulse is written through).
 func (c *conn) keepalive(msg *message) {
 	ack := message{Type: typeAck, Seq: msg.Seq}
 	if c.session != "" {
