@@ -43,7 +43,11 @@ type Server struct {
 	armed    time.Time  // when Run's timer fires; zero when it is idle or Run is not running
 	running  bool
 	shutdown bool
-	drained  chan struct{} // closed once shut down and every connection is gone
+	// releasing counts connections gone from conns whose Detach has not
+	// returned yet: a shutdown waits for them, so the Manager records every
+	// session's service_restart before it is closed.
+	releasing int
+	drained   chan struct{} // closed once shut down and every connection is released
 
 	wake chan struct{}
 
@@ -223,14 +227,18 @@ func (s *Server) release(c *conn) {
 			s.svc.Remove(c.id)
 		}
 	}
-	if s.shutdown && len(s.conns) == 0 {
-		s.closeDrained()
-	}
+	s.releasing++
 	s.mu.Unlock()
 	s.detach(c, c.detachReason())
 	// A read error does not close a websocket.Conn; a finished close
 	// handshake has, and then this returns at once.
 	_ = c.ws.CloseNow()
+	s.mu.Lock()
+	s.releasing--
+	if s.shutdown && len(s.conns) == 0 && s.releasing == 0 {
+		s.closeDrained()
+	}
+	s.mu.Unlock()
 }
 
 // detach tells the Manager that c is gone. It is a no-op for a connection
@@ -378,7 +386,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, c := range s.conns {
 		list = append(list, c)
 	}
-	if len(s.conns) == 0 {
+	if len(s.conns) == 0 && s.releasing == 0 {
 		s.closeDrained()
 	}
 	s.mu.Unlock()
