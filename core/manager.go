@@ -222,7 +222,15 @@ func (m *Manager) load(ctx context.Context, id string) (Session, base, error) {
 	if err != nil {
 		return Session{}, base{}, err
 	}
-	return m.view(rec)
+	s, b, err := m.view(rec)
+	if s.ID == id {
+		// Keep the caller's string rather than the store's copy: a
+		// session made hot here is keyed by it, and a transport passes
+		// that same string with every keepalive, so the lookup compares
+		// pointers instead of bytes.
+		s.ID = id
+	}
+	return s, b, err
 }
 
 // view decodes a session record and applies what this Manager knows beyond
