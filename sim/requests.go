@@ -11,7 +11,7 @@ import (
 // a connection. A stopped service refuses requests and drops the rest.
 func (v *server) receive(e *event) {
 	s := v.s
-	c := s.clients[e.client]
+	c := &s.cl[e.client]
 	if !s.delivered(c, e) {
 		return
 	}
@@ -53,17 +53,25 @@ func (v *server) receive(e *event) {
 
 func (v *server) keepalive(c *client, e *event) {
 	s := v.s
-	sc := v.conn(e)
-	if sc == nil {
+	var sc *sconn
+	var sess int32
+	if c.conn != nil && c.connGen == e.gen {
+		// The hot path: the client's current connection, found without
+		// reading the connection.
+		sc, sess = c.conn, c.connSess
+		v.heardID(sc, connID(c.idx, e.gen))
+	} else if sc = v.conn(e); sc != nil {
+		sess = sc.sess
+		v.heard(sc)
+	} else {
 		v.reset(c, e)
 		return
 	}
-	v.heard(sc)
-	x := &s.mdl.sess[sc.sess]
+	x := &s.mdl.sess[sess]
 	s.stats.ManagerCalls++
 	st, err := v.m.KeepAlive(s.ctx, x.id)
 	if err == nil {
-		s.mdl.keepalive(sc.sess, st)
+		s.mdl.keepalive(sess, st)
 		if !s.muts.dropAcks {
 			if s.log.all() {
 				s.log.add(s.now, c.idx, sc.sess, "service answers keepalive %d", e.n)
@@ -236,8 +244,8 @@ func (v *server) connect(c *client, e *event) {
 			s.mdl.attached(idx)
 			sc.open, sc.lastHeard = true, s.now
 			v.conns[sc.id] = sc
-			v.current[c.idx] = sc
-			v.touchList(sc)
+			c.conn, c.connGen, c.connSess = sc, sc.gen, sc.sess
+			v.hearings.push(sc, sc.lastHeard)
 			v.svc.Add(sc.id, s.wallNow())
 			v.armService()
 			s.log.add(s.now, c.idx, idx, "service attaches a connection to %s", s.mdl.sess[idx].label)

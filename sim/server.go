@@ -21,9 +21,6 @@ type sconn struct {
 	sess      int32 // model index of its session
 	open      bool
 	lastHeard time.Duration
-	// prev and next link the open connections in order of lastHeard, so
-	// the dead-link oracle looks only at the most silent one.
-	prev, next *sconn
 }
 
 // CloseSession is called by the Manager, from inside one of its calls; the
@@ -56,10 +53,9 @@ type server struct {
 	sub      *core.Subscription
 	svc      serviceMachine
 	conns    map[liveness.ConnID]*sconn
-	// current is each client's latest connection, looked up before conns.
-	current []*sconn
-	// silent is the list of open connections, most silent first.
-	silent sconn
+	// heard records, in order, when each connection was heard, for the
+	// dead-link oracle; entries overtaken by a later hearing are skipped.
+	hearings fifo
 
 	closing []closeReq
 	acts    []liveness.ServiceAction
@@ -76,8 +72,6 @@ type closedConn struct {
 func (v *server) init(s *Sim) error {
 	v.s = s
 	v.conns = make(map[liveness.ConnID]*sconn)
-	v.current = make([]*sconn, len(s.clients))
-	v.silent.prev, v.silent.next = &v.silent, &v.silent
 	v.lastClosed = make([]closedConn, len(s.clients))
 	svc, err := liveness.NewService(s.serviceConfig())
 	if err != nil {
@@ -164,8 +158,10 @@ func (v *server) stop(crash bool, nextUp time.Duration) {
 	v.sub.Close()
 	v.m, v.svc, v.sub = nil, nil, nil
 	v.conns = make(map[liveness.ConnID]*sconn)
-	clear(v.current)
-	v.silent.prev, v.silent.next = &v.silent, &v.silent
+	for _, c := range s.clients {
+		c.conn = nil
+	}
+	v.hearings.reset()
 	v.closing = v.closing[:0]
 	v.isUp, v.nextUp = false, nextUp
 	s.t.stop(slotService)
@@ -250,26 +246,10 @@ func (v *server) drop(c *sconn) {
 	v.lastClosed[c.client] = closedConn{c.gen, v.s.now}
 	c.open = false
 	delete(v.conns, c.id)
-	if v.current[c.client] == c {
-		v.current[c.client] = nil
+	if cl := &v.s.cl[c.client]; cl.conn == c {
+		cl.conn = nil
 	}
-	c.unlink()
 	v.svc.Remove(c.id)
-}
-
-func (c *sconn) unlink() {
-	if c.prev != nil {
-		c.prev.next, c.next.prev = c.next, c.prev
-		c.prev, c.next = nil, nil
-	}
-}
-
-// touchList moves c to the end of the silence list: it was heard now.
-func (v *server) touchList(c *sconn) {
-	c.unlink()
-	last := v.silent.prev
-	c.prev, c.next = last, &v.silent
-	last.next, v.silent.prev = c, c
 }
 
 // forget closes c on the service's side without telling the Manager (it
@@ -293,8 +273,8 @@ func (v *server) detach(c *sconn, why core.Reason) {
 }
 
 func (v *server) conn(e *event) *sconn {
-	if c := v.current[e.client]; c != nil && c.gen == e.gen {
-		return c
+	if cl := &v.s.cl[e.client]; cl.conn != nil && cl.connGen == e.gen {
+		return cl.conn
 	}
 	c := v.conns[connID(e.client, e.gen)]
 	if c == nil || !c.open {
@@ -304,10 +284,14 @@ func (v *server) conn(e *event) *sconn {
 }
 
 // heard records a message from c.
-func (v *server) heard(c *sconn) {
+func (v *server) heard(c *sconn) { v.heardID(c, c.id) }
+
+// heardID is heard for a caller that knows c's ID: it only writes to c,
+// which a processor does without waiting for c's cache line.
+func (v *server) heardID(c *sconn, id liveness.ConnID) {
 	c.lastHeard = v.s.now
-	v.touchList(c)
-	v.svc.Heard(c.id, v.s.wallNow())
+	v.hearings.push(c, v.s.now)
+	v.svc.Heard(id, v.s.wallNow())
 }
 
 func (v *server) reply(c *client, e *event, p *payload) {
@@ -422,15 +406,53 @@ func (v *server) sweep() {
 }
 
 // checkSilent is the dead-link oracle, run at every sweep tick: a
-// connection silent for the liveness timeout must have been let go.
+// connection silent for the liveness timeout must have been let go. The
+// oldest hearing still current belongs to the most silent open connection.
 func (v *server) checkSilent() {
 	s := v.s
-	c := v.silent.next
-	if c == &v.silent {
+	for v.hearings.len() > 0 {
+		h := v.hearings.front()
+		c := h.c
+		if !c.open || c.lastHeard != h.at {
+			v.hearings.pop() // closed, or heard again since
+			continue
+		}
+		if limit := c.lastHeard + s.p.KeepAlive.LivenessTimeout + svcCoalesce; s.now > limit {
+			s.fail("link.undetected", s.clients[c.client], c.sess, "the connection has been silent since %s, over the liveness timeout %s, and is still open",
+				stamp(c.lastHeard), s.p.KeepAlive.LivenessTimeout)
+		}
 		return
 	}
-	if limit := c.lastHeard + s.p.KeepAlive.LivenessTimeout + svcCoalesce; s.now > limit {
-		s.fail("link.undetected", s.clients[c.client], c.sess, "the connection has been silent since %s, over the liveness timeout %s, and is still open",
-			stamp(c.lastHeard), s.p.KeepAlive.LivenessTimeout)
+}
+
+// fifo is a queue of hearings, oldest first.
+type fifo struct {
+	buf  []hearing
+	head int
+}
+
+type hearing struct {
+	c  *sconn
+	at time.Duration
+}
+
+func (f *fifo) len() int        { return len(f.buf) - f.head }
+func (f *fifo) front() *hearing { return &f.buf[f.head] }
+func (f *fifo) push(c *sconn, at time.Duration) {
+	if f.head > 0 && f.head >= len(f.buf)/2 {
+		n := copy(f.buf, f.buf[f.head:])
+		clear(f.buf[n:])
+		f.buf, f.head = f.buf[:n], 0
 	}
+	f.buf = append(f.buf, hearing{c, at})
+}
+
+func (f *fifo) pop() {
+	f.buf[f.head] = hearing{}
+	f.head++
+}
+
+func (f *fifo) reset() {
+	clear(f.buf)
+	f.buf, f.head = f.buf[:0], 0
 }

@@ -247,7 +247,8 @@ type Sim struct {
 	slow  queue // oracle checks, mostly far in the future
 	t     *timers
 
-	clients []*client
+	cl      []client  // every client, in place
+	clients []*client // &cl[i], for ranging
 	byName  map[string]*client
 	srv     server
 	mdl     model
@@ -298,8 +299,10 @@ func newSim(ctx context.Context, sc *Scenario, opt Options) (*Sim, error) {
 	k := s.p.KeepAlive
 	s.settle = k.LivenessTimeout + k.AckTimeout + throttle + 2*(sc.LatencyMax+time.Second)
 	s.t = newTimers(slotClients + 2*len(sc.Clients))
+	s.cl = make([]client, len(sc.Clients))
 	for i := range sc.Clients {
-		c := newClient(s, int32(i), &sc.Clients[i])
+		c := &s.cl[i]
+		initClient(c, s, int32(i), &sc.Clients[i])
 		s.clients = append(s.clients, c)
 		s.byName[c.name] = c
 	}
@@ -331,8 +334,8 @@ func (s *Sim) next() (src int32, at time.Duration) {
 	better := func(a time.Duration, sq uint64) bool {
 		return src == -3 || a < at || a == at && sq < seq
 	}
-	if slot := s.t.top(); slot >= 0 {
-		src, at, seq = slot, s.t.at[slot], s.t.seq[slot]
+	if slot, a, sq, ok := s.t.top(s.now); ok {
+		src, at, seq = slot, a, sq
 	}
 	if s.q.len() > 0 {
 		if e := s.q.top(); better(e.at, e.seq) {
@@ -353,7 +356,7 @@ func (s *Sim) arm(slot int32, at time.Duration) {
 		at = s.now
 	}
 	s.seq++
-	s.t.set(slot, at, s.seq)
+	s.t.set(slot, at, s.seq, s.now)
 }
 
 func (s *Sim) run() *Report {
@@ -386,9 +389,9 @@ func (s *Sim) run() *Report {
 		default:
 			// The slot stays in the heap while it fires: a handler that
 			// re-arms it moves it once, and one that does not is stopped.
-			seq := s.t.seq[src]
+			seq := s.t.seqOf(src)
 			s.fire(src)
-			if s.t.seq[src] == seq {
+			if s.t.seqOf(src) == seq {
 				s.t.stop(src)
 			}
 		}
@@ -413,7 +416,7 @@ func (s *Sim) fire(slot int32) {
 		s.srv.sweep()
 	default:
 		i := (slot - slotClients) / 2
-		c := s.clients[i]
+		c := &s.cl[i]
 		if (slot-slotClients)%2 == 0 {
 			c.fireLive()
 		} else {
@@ -427,7 +430,7 @@ func (s *Sim) dispatch(e *event) {
 	case evToServer:
 		s.srv.receive(e)
 	case evToClient:
-		s.clients[e.client].receive(e)
+		s.cl[e.client].receive(e)
 	case evAction:
 		if e.arg < 0 {
 			s.clients[e.client].open("tab opened")
