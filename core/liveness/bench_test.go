@@ -39,9 +39,8 @@ func BenchmarkServiceHeard(b *testing.B) {
 }
 
 // BenchmarkServiceAdvance is the steady state of 10k punctual clients: per
-// op one keepalive is heard and the timer runs at Next, re-filing the
-// connections heard since they were filed. ns/op is the service's cost per
-// keepalive, Heard included.
+// op one keepalive is heard, Next is read, and Advance runs when Next has
+// come. ns/op is the service's cost per keepalive, Heard included.
 func BenchmarkServiceAdvance(b *testing.B) {
 	s := newBenchService(b)
 	step := sec(20) / benchConns
