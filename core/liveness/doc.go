@@ -52,7 +52,7 @@
 //
 // Heard only ever pushes deadlines later, so it never needs a rearm: the
 // timer may fire early, Advance then returns nothing and the caller
-// rearms. Add may need one, as a new connection can be due first. The
+// rearms. Add needs one when nothing was tracked before. The
 // Service's time never runs backwards, so a clock reading taken before the
 // mutex was acquired is safe to pass.
 package liveness

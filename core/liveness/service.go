@@ -38,16 +38,39 @@ type ServiceAction struct {
 	Op ServiceOp
 }
 
-// svcConn is one tracked connection. due is its key in the heap: the
-// instant Advance must look at it again. Heard moves last forward without
-// touching the heap, so due may be earlier than the connection's real next
-// event, never later; Advance re-checks and pushes it back.
+// svcConn is one tracked connection, linked into one of the Service's two
+// lists.
 type svcConn struct {
-	id     ConnID
-	last   time.Duration // last heard, as an offset from Service.base
-	due    time.Duration // heap key, offset from Service.base
-	idx    int           // position in Service.heap
-	probed bool          // a probe was sent since last
+	prev, next *svcConn
+	last       time.Duration // last heard, as an offset from Service.base
+	id         ConnID
+}
+
+// connList is a circular doubly linked list of connections threaded
+// through root, which is not a connection. The lists are intrusive, so
+// moving a connection between them allocates nothing.
+type connList struct{ root svcConn }
+
+func (l *connList) init() { l.root.prev, l.root.next = &l.root, &l.root }
+
+// front returns the first connection, or nil when l is empty.
+func (l *connList) front() *svcConn {
+	if c := l.root.next; c != &l.root {
+		return c
+	}
+	return nil
+}
+
+func (l *connList) pushBack(c *svcConn) {
+	tail := l.root.prev
+	c.prev, c.next = tail, &l.root
+	tail.next, l.root.prev = c, c
+}
+
+// unlink takes c out of whichever list holds it.
+func (c *svcConn) unlink() {
+	c.prev.next, c.next.prev = c.next, c.prev
+	c.prev, c.next = nil, nil
 }
 
 // Service is the keepalive state machine of the service side: one value
@@ -69,15 +92,33 @@ type svcConn struct {
 //     If Advance runs so late that both are due, only Lost is reported.
 //
 // The caller keeps ONE timer armed for Next and calls Advance when it
-// fires. Deadlines are kept lazily: Heard, called on every keepalive, only
-// records the time (O(1), no allocation; the first message after a probe
-// also moves the connection up the heap, O(log n)), so Next can be earlier
-// than anything actually due. Advance then re-files those connections at
-// their real deadline and returns nothing, and the caller rearms. Next is
-// never later than a real deadline. With punctual clients this costs about
-// one wakeup per connection per interval; a caller may coalesce wakeups by
-// arming its timer a little after Next (say up to 100 ms), at the price of
-// reporting deadlines that much late.
+// fires. Each connection sits in one of two lists, each ordered by when
+// its connections were last heard: those not probed since, and those
+// probed and still silent. All connections in a list have the same
+// silence limit, so each list's head holds its first deadline. Add, Heard
+// and Remove relink one connection, O(1) and allocation-free (Add
+// allocates for a new id); Next reads the two heads; Advance looks only at
+// the heads and costs O(1) for each action it reports.
+//
+// Next is the first deadline itself, with one exception below, and it
+// never moves earlier except when Add starts tracking on an empty Service:
+// Heard and Remove need no rearm. A timer armed for a connection that was
+// heard or removed since fires early, Advance reports nothing and the
+// caller rearms for the new head. With punctual clients the head is always
+// the connection heard longest ago, about Margin short of its probe, so
+// the timer runs about once per Margin however many connections there
+// are. A caller may coalesce wakeups by arming its timer a little after
+// Next (say up to 100 ms), at the price of reporting deadlines that much
+// late.
+//
+// The exception: while a probed connection is still silent, Next is no
+// later than Interval+Margin after the latest time the Service was given,
+// because an answer heard from then on makes the connection due for a
+// probe again Interval+Margin later, and Heard must not need a rearm. When
+// LivenessTimeout exceeds twice Interval+Margin (as it does by default for
+// an Interval under 10 s) that comes before the connection would be lost,
+// so an unanswered probe costs a wakeup per Interval+Margin until it is
+// answered or the connection is lost.
 //
 // Times are kept as offsets from the first instant the Service is given,
 // computed with time.Time.Sub, so monotonic clock readings are honoured
@@ -96,7 +137,18 @@ type Service struct {
 	hasBase bool
 	latest  time.Duration // latest time seen, offset from base
 	conns   map[ConnID]*svcConn
-	heap    []*svcConn // min-heap on due
+
+	// unprobed holds the connections not probed since last heard. Add and
+	// Heard append at the latest time, which never goes backwards, so the
+	// list is ordered by last.
+	unprobed connList
+	// probed holds the connections probed and not heard since, ordered by
+	// last too. Advance at t moves a prefix of unprobed, the connections
+	// with last+probeAfter <= t, to its tail in order. What stays in
+	// unprobed was heard no earlier than those moved, and what is added
+	// or heard later gets a last of t or more, past theirs; so a later
+	// Advance appends connections heard no earlier than any in probed.
+	probed connList
 }
 
 // NewService returns a Service for cfg, with zero fields filled by
@@ -106,19 +158,22 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	return &Service{
+	s := &Service{
 		probeAfter: cfg.Interval + cfg.Margin,
 		timeout:    cfg.LivenessTimeout,
 		cfg:        cfg,
 		conns:      make(map[ConnID]*svcConn),
-	}, nil
+	}
+	s.unprobed.init()
+	s.probed.init()
+	return s, nil
 }
 
 // Config returns the configuration in effect, defaults filled in.
 func (s *Service) Config() ServiceConfig { return s.cfg }
 
 // Len returns the number of connections tracked.
-func (s *Service) Len() int { return len(s.heap) }
+func (s *Service) Len() int { return len(s.conns) }
 
 // offset converts now to the Service's internal time, which never goes
 // backwards: a time earlier than one already seen counts as that one. Two
@@ -138,25 +193,25 @@ func (s *Service) offset(now time.Time) time.Duration {
 }
 
 // Add starts tracking connection id as heard at now. Adding an id that is
-// already tracked restarts it, as Remove followed by Add would. O(log n);
-// it allocates for a new id.
+// already tracked restarts it, as Remove followed by Add would. O(1); it
+// allocates for a new id. Rearm the timer after Add if nothing was tracked
+// before; otherwise Next is already no later than the new deadline.
 func (s *Service) Add(id ConnID, now time.Time) {
 	t := s.offset(now)
-	if c, ok := s.conns[id]; ok {
-		c.last, c.probed = t, false
-		c.due = t + s.probeAfter
-		s.fix(c.idx)
-		return
+	c, ok := s.conns[id]
+	if ok {
+		c.unlink()
+	} else {
+		c = &svcConn{id: id}
+		s.conns[id] = c
 	}
-	c := &svcConn{id: id, last: t, due: t + s.probeAfter, idx: len(s.heap)}
-	s.conns[id] = c
-	s.heap = append(s.heap, c)
-	s.up(c.idx)
+	c.last = t
+	s.unprobed.pushBack(c)
 }
 
 // Remove stops tracking connection id (closed by either side) so nothing is
 // reported for it. It returns false if id was not tracked: already removed,
-// or reported lost. O(log n).
+// or reported lost. O(1).
 func (s *Service) Remove(id ConnID) bool {
 	c, ok := s.conns[id]
 	if !ok {
@@ -170,128 +225,74 @@ func (s *Service) Remove(id ConnID) bool {
 // connection's silence and re-enables its probe. It returns false if id is
 // not tracked (never added, removed, or already reported lost); the caller
 // should then close the connection if it is still open. O(1) and
-// allocation-free. Heard only ever moves deadlines later, so it never
-// requires rearming the timer.
+// allocation-free. Heard never makes Next earlier, so it never requires
+// rearming the timer.
 func (s *Service) Heard(id ConnID, now time.Time) bool {
 	c, ok := s.conns[id]
 	if !ok {
 		return false
 	}
+	c.unlink()
 	c.last = s.offset(now)
-	c.probed = false
+	s.unprobed.pushBack(c)
 	return true
 }
 
-// Next returns the earliest instant at which Advance may have something to
-// report, and false when no connection is tracked. It may be earlier than
-// any real deadline (see Service), never later.
+// Next returns the instant the first deadline falls due, and false when no
+// connection is tracked. It never moves earlier except when Add starts
+// tracking on an empty Service; see Service for when an Advance at Next
+// finds nothing to do.
 func (s *Service) Next() (time.Time, bool) {
-	if len(s.heap) == 0 {
+	if len(s.conns) == 0 {
 		return time.Time{}, false
 	}
-	return s.base.Add(s.heap[0].due), true
+	var due time.Duration
+	u, p := s.unprobed.front(), s.probed.front()
+	switch {
+	case p == nil:
+		due = u.last + s.probeAfter
+	default:
+		// A probed connection heard from now on is due for its next probe
+		// no earlier than latest+probeAfter; Next must not be later than
+		// that, as Heard does not ask for a rearm.
+		due = min(p.last+s.timeout, s.latest+s.probeAfter)
+		if u != nil {
+			due = min(due, u.last+s.probeAfter)
+		}
+	}
+	return s.base.Add(due), true
 }
 
 // Advance appends to buf the actions due at now (in no specified order)
 // and returns the extended slice; pass buf[:0] of a kept slice to avoid
 // allocating. Each silence yields at most one ServiceProbe, and a
 // connection reported ServiceLost is forgotten. Rearm the timer for Next
-// afterwards. Each connection looked at costs O(log n).
+// afterwards. Advance costs O(1) per action plus a look at each list's
+// head.
 func (s *Service) Advance(now time.Time, buf []ServiceAction) []ServiceAction {
-	if len(s.heap) == 0 {
+	if len(s.conns) == 0 {
 		return buf
 	}
 	t := s.offset(now)
-	for len(s.heap) > 0 {
-		c := s.heap[0]
-		if c.due > t {
-			break
-		}
-		lostAt := c.last + s.timeout
-		switch {
-		case lostAt <= t:
+	for c := s.probed.front(); c != nil && c.last+s.timeout <= t; c = s.probed.front() {
+		s.drop(c)
+		buf = append(buf, ServiceAction{ID: c.id, Op: ServiceLost})
+	}
+	for c := s.unprobed.front(); c != nil && c.last+s.probeAfter <= t; c = s.unprobed.front() {
+		if c.last+s.timeout <= t {
 			s.drop(c)
 			buf = append(buf, ServiceAction{ID: c.id, Op: ServiceLost})
 			continue
-		case c.probed:
-			// Still silent after the probe. While probed the key is the
-			// earlier of the lost deadline and the probe deadline an
-			// answer heard at t or later would set, so Heard never has
-			// to move the connection up the heap.
-			c.due = min(lostAt, t+s.probeAfter)
-		case c.last+s.probeAfter <= t:
-			c.probed = true
-			c.due = min(lostAt, t+s.probeAfter)
-			buf = append(buf, ServiceAction{ID: c.id, Op: ServiceProbe})
-		default:
-			c.due = c.last + s.probeAfter // heard since it was filed
 		}
-		s.down(0)
+		c.unlink()
+		s.probed.pushBack(c)
+		buf = append(buf, ServiceAction{ID: c.id, Op: ServiceProbe})
 	}
 	return buf
 }
 
-// drop removes c from the map and the heap.
+// drop forgets c.
 func (s *Service) drop(c *svcConn) {
 	delete(s.conns, c.id)
-	i, last := c.idx, len(s.heap)-1
-	if i != last {
-		s.swap(i, last)
-	}
-	s.heap[last] = nil
-	s.heap = s.heap[:last]
-	if i != last {
-		s.fix(i)
-	}
-}
-
-// The heap is hand-rolled rather than container/heap so that sifting does
-// not go through interface calls on the Advance path.
-
-func (s *Service) less(i, j int) bool { return s.heap[i].due < s.heap[j].due }
-
-func (s *Service) swap(i, j int) {
-	h := s.heap
-	h[i], h[j] = h[j], h[i]
-	h[i].idx = i
-	h[j].idx = j
-}
-
-func (s *Service) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.less(i, p) {
-			return
-		}
-		s.swap(i, p)
-		i = p
-	}
-}
-
-// down sifts i towards the leaves and reports whether it moved.
-func (s *Service) down(i int) bool {
-	i0, n := i, len(s.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			break
-		}
-		m := l
-		if r := l + 1; r < n && s.less(r, l) {
-			m = r
-		}
-		if !s.less(m, i) {
-			break
-		}
-		s.swap(i, m)
-		i = m
-	}
-	return i != i0
-}
-
-// fix restores the heap after the key at i changed either way.
-func (s *Service) fix(i int) {
-	if !s.down(i) {
-		s.up(i)
-	}
+	c.unlink()
 }

@@ -6,32 +6,45 @@ import (
 	"time"
 )
 
-// checkService verifies the Service's internal invariants: the heap is a
-// min-heap whose idx fields match positions, the map and the heap hold the
-// same connections, and every key is no later than the connection's next
-// real deadline, which is what lets Heard skip the heap.
+// checkService verifies the Service's internal invariants: each list is
+// well linked and ordered by last, every tracked connection is in exactly
+// one of them and in the map under its id, and a probed connection was
+// silent for Interval+Margin by the latest time the Service was given.
 func checkService(t *testing.T, s *Service) {
 	t.Helper()
-	if len(s.conns) != len(s.heap) {
-		t.Fatalf("map holds %d, heap %d", len(s.conns), len(s.heap))
+	seen := make(map[*svcConn]string, len(s.conns))
+	walk := func(name string, l *connList) {
+		t.Helper()
+		prev := &l.root
+		for c := l.root.next; c != &l.root; prev, c = c, c.next {
+			if c.prev != prev {
+				t.Fatalf("%s: conn %d's prev is not the one before it", name, c.id)
+			}
+			if other, ok := seen[c]; ok {
+				t.Fatalf("conn %d is in %s and %s", c.id, other, name)
+			}
+			seen[c] = name
+			if s.conns[c.id] != c {
+				t.Fatalf("%s: conn %d is not in the map", name, c.id)
+			}
+			if prev != &l.root && c.last < prev.last {
+				t.Fatalf("%s: conn %d heard at %v after conn %d heard at %v", name, c.id, c.last, prev.id, prev.last)
+			}
+			if c.last > s.latest {
+				t.Fatalf("%s: conn %d heard at %v, after the latest time %v", name, c.id, c.last, s.latest)
+			}
+			if name == "probed" && c.last+s.probeAfter > s.latest {
+				t.Fatalf("probed: conn %d heard at %v, probed before %v", c.id, c.last, c.last+s.probeAfter)
+			}
+		}
+		if l.root.prev != prev {
+			t.Fatalf("%s: root's prev is not the last connection", name)
+		}
 	}
-	for i, c := range s.heap {
-		if c.idx != i {
-			t.Fatalf("heap[%d].idx = %d", i, c.idx)
-		}
-		if s.conns[c.id] != c {
-			t.Fatalf("heap[%d] (conn %d) not in map", i, c.id)
-		}
-		if i > 0 && c.due < s.heap[(i-1)/2].due {
-			t.Fatalf("heap[%d].due %v < parent's %v", i, c.due, s.heap[(i-1)/2].due)
-		}
-		real := c.last + s.probeAfter
-		if c.probed {
-			real = c.last + s.timeout
-		}
-		if c.due > real {
-			t.Fatalf("conn %d keyed at %v, after its deadline %v", c.id, c.due, real)
-		}
+	walk("unprobed", &s.unprobed)
+	walk("probed", &s.probed)
+	if len(seen) != len(s.conns) {
+		t.Fatalf("map holds %d connections, the lists %d", len(s.conns), len(seen))
 	}
 }
 

@@ -1,6 +1,7 @@
 package liveness_test
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -68,16 +69,26 @@ func drive(t *testing.T, s *liveness.Service, until time.Time) []string {
 		if !ok || next.After(until) {
 			break
 		}
-		buf = s.Advance(next, buf[:0])
-		for _, a := range buf {
-			got = append(got, fmt.Sprintf("%v %d@%v", a.Op, a.ID, next.Sub(base)))
-		}
+		got = append(got, formatActions(s.Advance(next, buf[:0]), next)...)
 	}
-	buf = s.Advance(until, buf[:0])
-	for _, a := range buf {
-		got = append(got, fmt.Sprintf("%v %d@%v", a.Op, a.ID, until.Sub(base)))
+	return append(got, formatActions(s.Advance(until, buf[:0]), until)...)
+}
+
+// formatActions formats the actions of one Advance at now as "probe 1@25s",
+// sorted, as Advance reports them in no specified order.
+func formatActions(acts []liveness.ServiceAction, now time.Time) []string {
+	var out []string
+	for _, a := range slices.SortedFunc(slices.Values(acts), compareActions) {
+		out = append(out, fmt.Sprintf("%v %d@%v", a.Op, a.ID, now.Sub(base)))
 	}
-	return got
+	return out
+}
+
+func compareActions(a, b liveness.ServiceAction) int {
+	if a.ID != b.ID {
+		return cmp.Compare(a.ID, b.ID)
+	}
+	return cmp.Compare(a.Op, b.Op)
 }
 
 // serviceStep is one call in a service script. "run" drives the timer up
@@ -108,11 +119,7 @@ func runService(t *testing.T, cfg liveness.ServiceConfig, steps []serviceStep) {
 		case "run":
 			got = strings.Join(drive(t, s, now), ", ")
 		case "advance":
-			var acts []string
-			for _, a := range s.Advance(now, nil) {
-				acts = append(acts, fmt.Sprintf("%v %d@%v", a.Op, a.ID, st.at))
-			}
-			got = strings.Join(acts, ", ")
+			got = strings.Join(formatActions(s.Advance(now, nil), now), ", ")
 		default:
 			t.Fatalf("step %d: unknown call %q", i, st.do)
 		}
@@ -195,6 +202,29 @@ func TestService(t *testing.T) {
 			{at: sec(50) - 1, do: "run", want: ""},
 			{at: sec(50), do: "run", want: "probe 1@50s"},
 		}},
+		{"an answered probe is not repeated until a new silence", cfg, []serviceStep{
+			{at: 0, do: "add", id: 1},
+			{at: 0, do: "add", id: 2},
+			{at: sec(25), do: "run", want: "probe 1@25s, probe 2@25s"},
+			{at: sec(30), do: "heard", id: 1, want: "true"},
+			// 1 is back among the unprobed: neither lost at 45s nor probed
+			// again before 30s+25s; 2 is still waiting to be lost.
+			{at: sec(45), do: "advance", want: "lost 2@45s"},
+			{at: sec(55) - 1, do: "advance", want: ""},
+			{at: sec(55), do: "run", want: "probe 1@55s"},
+			{at: sec(75), do: "run", want: "lost 1@1m15s"},
+		}},
+		{"late timer reports lost from both lists, and probes", cfg, []serviceStep{
+			{at: 0, do: "add", id: 1},
+			{at: sec(5), do: "add", id: 2},
+			{at: sec(25), do: "run", want: "probe 1@25s"},
+			{at: sec(60), do: "add", id: 3},
+			{at: sec(80), do: "add", id: 4},
+			// 1 probed and 2 never probed are both past LivenessTimeout,
+			// 3 is past its probe only, 4 is due for nothing.
+			{at: sec(100), do: "advance", want: "lost 1@1m40s, lost 2@1m40s, probe 3@1m40s"},
+			{at: sec(200), do: "advance", want: "lost 3@3m20s, lost 4@3m20s"},
+		}},
 		{"long timeout: answer to a probe is probed again on time",
 			liveness.ServiceConfig{Interval: sec(20), Margin: sec(5), LivenessTimeout: sec(100)}, []serviceStep{
 				{at: 0, do: "add", id: 1},
@@ -229,6 +259,120 @@ func TestServiceNext(t *testing.T) {
 	s.Remove(2)
 	if got, ok := s.Next(); !ok || !got.Equal(at(sec(28))) {
 		t.Errorf("Next after Remove = %v, %v; want %v, true", got, ok, at(sec(28)))
+	}
+}
+
+// TestServiceNextExact checks that Next is the first deadline itself, not
+// an earlier instant, as the heads of the lists are heard and removed.
+func TestServiceNextExact(t *testing.T) {
+	s, err := liveness.NewService(liveness.ServiceConfig{Interval: sec(20)}) // probe at 25s, lost at 45s
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantNext := func(want time.Duration) {
+		t.Helper()
+		if got, ok := s.Next(); !ok || !got.Equal(at(want)) {
+			t.Fatalf("Next = %v, %v; want %v, true", got.Sub(base), ok, want)
+		}
+	}
+	s.Add(1, at(0))
+	s.Add(2, at(sec(10)))
+	s.Add(3, at(sec(20)))
+	wantNext(sec(25))
+	s.Heard(1, at(sec(21))) // the head, heard: 2 is first now
+	wantNext(sec(35))
+	s.Heard(2, at(sec(22)))
+	wantNext(sec(45))
+	s.Remove(3)
+	wantNext(sec(46)) // 1, heard at 21s
+	if got := formatActions(s.Advance(at(sec(46)), nil), at(sec(46))); !slices.Equal(got, []string{"probe 1@46s"}) {
+		t.Fatalf("Advance at Next = %v, want probe 1@46s", got)
+	}
+	wantNext(sec(47)) // 2 before 1's loss at 66s
+	if got := formatActions(s.Advance(at(sec(47)), nil), at(sec(47))); !slices.Equal(got, []string{"probe 2@47s"}) {
+		t.Fatalf("Advance at Next = %v, want probe 2@47s", got)
+	}
+	wantNext(sec(66))
+	s.Heard(1, at(sec(50))) // a probed head answers: 2's loss is first
+	wantNext(sec(67))
+}
+
+// TestServiceNoRearmAfterHeard drives the Service as the WebSocket server
+// does: the timer is armed for Next after Add and Advance only. It must
+// never fire after a deadline, however LivenessTimeout compares with
+// Interval+Margin: with a long one, a probed connection that answers is due
+// for its next probe long before it would have been lost.
+func TestServiceNoRearmAfterHeard(t *testing.T) {
+	for _, cfg := range []liveness.ServiceConfig{
+		{Interval: sec(20)}, // probe at 25s, lost at 45s
+		{Interval: sec(20), Margin: sec(5), LivenessTimeout: sec(100)},
+		{Interval: sec(2)}, // probe at 2.5s, lost at 9s
+	} {
+		s, err := liveness.NewService(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg = s.Config()
+		probeAfter := cfg.Interval + cfg.Margin
+		s.Add(1, at(0))
+		s.Add(2, at(0))
+		armed, _ := s.Next()
+		if got := formatActions(s.Advance(armed, nil), armed); !slices.Equal(got, []string{"probe 1@" + probeAfter.String(), "probe 2@" + probeAfter.String()}) {
+			t.Fatalf("%+v: first run = %v, want both probed", cfg, got)
+		}
+		armed, _ = s.Next()
+		// 1 answers at once; the timer is not rearmed.
+		answer := at(probeAfter + time.Millisecond)
+		s.Heard(1, answer)
+		due := answer.Add(probeAfter)
+		if armed.After(due) {
+			t.Fatalf("%+v: timer armed for %v, after 1's probe at %v", cfg, armed.Sub(base), due.Sub(base))
+		}
+		// Run the timer as armed until 1 is probed again.
+		var got []string
+		for len(got) == 0 {
+			got = formatActions(s.Advance(armed, nil), armed)
+			if armed.After(due) {
+				t.Fatalf("%+v: timer at %v, after 1's probe at %v", cfg, armed.Sub(base), due.Sub(base))
+			}
+			armed, _ = s.Next()
+		}
+		want := "probe 1@" + due.Sub(base).String()
+		if lost := at(cfg.LivenessTimeout); !lost.After(due) {
+			want = "lost 2@" + lost.Sub(base).String()
+		}
+		if !slices.Contains(got, want) {
+			t.Errorf("%+v: the timer reported %v, want %s", cfg, got, want)
+		}
+	}
+}
+
+// TestServiceAddWhileProbed adds a connection while only probed ones are
+// tracked. Next must be no later than the new connection's probe, and Add
+// does not make it earlier: it was already no later than Interval+Margin
+// after the latest time given, which is as early as a new connection can
+// be due.
+func TestServiceAddWhileProbed(t *testing.T) {
+	for _, cfg := range []liveness.ServiceConfig{
+		{Interval: sec(20)},
+		{Interval: sec(20), Margin: sec(5), LivenessTimeout: sec(100)},
+	} {
+		s, err := liveness.NewService(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Add(1, at(0))
+		s.Advance(at(sec(25)), nil) // probe 1
+		before, _ := s.Next()
+		s.Add(2, at(sec(30)))
+		after, ok := s.Next()
+		if !ok || after.Before(before) || after.After(at(sec(55))) {
+			t.Errorf("%+v: Next = %v before Add, %v, %v after; want between the two and 55s", cfg, before.Sub(base), after.Sub(base), ok)
+		}
+		got := drive(t, s, at(sec(56)))
+		if !slices.Contains(got, "probe 2@55s") {
+			t.Errorf("%+v: got %v, want probe 2@55s", cfg, got)
+		}
 	}
 }
 
