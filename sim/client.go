@@ -53,6 +53,9 @@ type shown struct {
 	what string
 }
 
+// clientPad pads a client to a multiple of 128 bytes (TestClientLayout).
+const clientPad = 16
+
 // client is one simulated user with one browser tab: it obtains sessions,
 // connects, keeps alive with the real liveness.Client, types, saves its
 // form, and reacts to what the service and the network do to it.
@@ -63,20 +66,25 @@ type shown struct {
 // few adjacent cache lines of one client rather than five objects spread
 // over the heap: with 10,000 clients, those misses were most of the cost.
 type client struct {
-	s      *Sim
-	idx    int32
-	state  cstate
-	frozen int32
-	hidden int32
-	gen    uint32
-	lc     *liveness.Client // nil while offline; else points at lcv
-	ack    time.Duration    // its ack timeout
-	sentAt time.Duration    // when the last keepalive left
-	// awaiting: the last keepalive has not been answered.
-	awaiting bool
+	// First cache line: what every keepalive, answer and probe reads.
+	s        *Sim
+	idx      int32
+	gen      uint32
+	frozen   int32
+	hidden   int32
+	state    cstate
+	awaiting bool             // the last keepalive has not been answered
+	lc       *liveness.Client // nil while offline; else points at lcv
+	ack      time.Duration    // its ack timeout
+	sentAt   time.Duration    // when the last keepalive left
 	lastFire time.Duration
-	link     link
-	nrng     rand.Rand // its network link
+
+	// The next three lines: the keepalive machine, the link and its random
+	// source, and the service's side.
+	lcv  liveness.Client
+	nrng rand.Rand // its network link
+	npcg rand.PCG
+	link link
 	// conn is the service's open connection from this client, with copies
 	// of its generation and session. They are the server's, kept here so
 	// that the server finds a keepalive's connection in a line the client
@@ -84,10 +92,8 @@ type client struct {
 	conn     *sconn
 	connGen  uint32
 	connSess int32
-	sess     int32 // model index of sid, or -1
-	lcv      liveness.Client
-	npcg     rand.PCG
 
+	sess int32 // model index of sid, or -1
 	name string
 	spec *ClientSpec
 	rng  rand.Rand // behaviour
@@ -118,6 +124,11 @@ type client struct {
 	faults  int
 	cleanAt time.Duration
 	shows   []shown
+
+	// Pad to a multiple of 128 bytes so that, in Sim.cl, each client's
+	// first four lines are two aligned pairs, which processors fetch
+	// together (TestClientLayout).
+	_ [clientPad]byte
 }
 
 // initClient sets up client idx of s in place (it must not move

@@ -9,10 +9,18 @@ import (
 // while the link is down, lost at random under a loss fault, and kept in
 // order per direction, as on one TCP connection.
 type link struct {
-	down  int           // active partitions, and flaps in their down phase
-	loss  []int32       // active loss actions
+	down  int32         // active partitions, and flaps in their down phase
 	extra time.Duration // added latency
 	last  [2]time.Duration
+	loss  *[]int32 // active loss actions, once there has been one
+}
+
+// losses returns the active loss actions.
+func (l *link) losses() []int32 {
+	if l.loss == nil {
+		return nil
+	}
+	return *l.loss
 }
 
 // actionState is what a running timeline action needs to remember.
@@ -28,11 +36,11 @@ const (
 func (s *Sim) linkDown(c *client) bool { return c.link.down > 0 || s.global.down > 0 }
 
 func (s *Sim) lossP(c *client) float64 {
-	if len(c.link.loss) == 0 && len(s.global.loss) == 0 {
+	if len(c.link.losses()) == 0 && len(s.global.losses()) == 0 {
 		return 0
 	}
 	pass := 1.0
-	for _, l := range [2][]int32{c.link.loss, s.global.loss} {
+	for _, l := range [2][]int32{c.link.losses(), s.global.losses()} {
 		for _, i := range l {
 			pass *= 1 - s.sc.Timeline[i].P
 		}
@@ -127,7 +135,10 @@ func (s *Sim) startAction(i int) {
 		case "partition":
 			l.down++
 		case "loss":
-			l.loss = append(l.loss, int32(i))
+			if l.loss == nil {
+				l.loss = new([]int32)
+			}
+			*l.loss = append(*l.loss, int32(i))
 		case "flap":
 			l.down++
 			s.acts[i].flapDown = true
@@ -212,9 +223,9 @@ func (s *Sim) endAction(i int) {
 	case "partition":
 		l.down--
 	case "loss":
-		for j, k := range l.loss {
+		for j, k := range l.losses() {
 			if k == int32(i) {
-				l.loss = append(l.loss[:j], l.loss[j+1:]...)
+				*l.loss = append((*l.loss)[:j], (*l.loss)[j+1:]...)
 				break
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // TestTimersMatchBruteForce drives the timing wheel and a plain list of
@@ -74,5 +75,18 @@ func TestTimersMatchBruteForce(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestClientLayout keeps what a keepalive reads of a client in its first
+// four cache lines and the client a multiple of 128 bytes long (see the
+// client type).
+func TestClientLayout(t *testing.T) {
+	var c client
+	if n := unsafe.Sizeof(c); n%128 != 0 {
+		t.Errorf("a client is %d bytes; change clientPad (%d) by %d", n, clientPad, 128-n%128)
+	}
+	if end := unsafe.Offsetof(c.connSess) + unsafe.Sizeof(c.connSess); end > 256 {
+		t.Errorf("the fields a keepalive reads end at byte %d, past the first four lines", end)
 	}
 }
