@@ -387,7 +387,7 @@ func (s *Sim) run() *Report {
 			e := s.slow.pop()
 			s.dispatch(&e)
 		default:
-			// The slot stays in the heap while it fires: a handler that
+			// The slot stays armed while it fires: a handler that
 			// re-arms it moves it once, and one that does not is stopped.
 			seq := s.t.seqOf(src)
 			s.fire(src)
