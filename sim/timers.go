@@ -14,8 +14,9 @@ import (
 // timing wheel: one bucket per 4.2 ms of virtual time, each a list of
 // slots, and a bitmap of the buckets in use. Arming, re-arming and stopping
 // are O(1), and the earliest timer is found from the bitmap and the few
-// slots of one bucket. Timers further away go to a small heap. Order is
-// exact (time, then sequence number), as with a heap: the wheel only
+// slots of one bucket. Timers further away, which are few, go to the
+// event heap (queue) and are dropped lazily when re-armed. Order is exact
+// (time, then sequence number), as with a heap alone: the wheel only
 // narrows where to look.
 //
 // With 10,000 clients every keepalive re-arms its client's slot twice (to
@@ -25,7 +26,10 @@ type timers struct {
 	slots []tslot
 	head  []int32 // first slot of each bucket, or -1
 	used  []uint64
-	far   *farHeap
+	// far holds the timers armed beyond the wheel's span, as events whose
+	// arg is the slot. Re-arming or stopping a far timer leaves its entry
+	// behind; top drops such stale entries when they come first.
+	far queue
 	// min is the earliest slot on the wheel, or -1 when unknown.
 	min int32
 }
@@ -56,7 +60,6 @@ func newTimers(n int) *timers {
 		slots: make([]tslot, n),
 		head:  make([]int32, wheelSize),
 		used:  make([]uint64, wheelSize/64),
-		far:   newFarHeap(n),
 		min:   -1,
 	}
 	for i := range t.head {
@@ -82,7 +85,7 @@ func (t *timers) set(slot int32, at time.Duration, seq uint64, now time.Duration
 	x.at, x.seq = at, seq
 	if bucketOf(at)-bucketOf(now) >= wheelSize-1 {
 		x.where = onFar
-		t.far.set(slot, at, seq)
+		t.far.push(event{at: at, seq: seq, arg: slot})
 		return
 	}
 	x.where = onWheel
@@ -105,7 +108,7 @@ func (t *timers) remove(slot int32) {
 	x := &t.slots[slot]
 	switch x.where {
 	case onFar:
-		t.far.stop(slot)
+		// Its entry in far goes stale.
 	case onWheel:
 		if x.prev >= 0 {
 			t.slots[x.prev].next = x.next
@@ -130,15 +133,28 @@ func (t *timers) remove(slot int32) {
 // ok=false when none is armed. now is the current virtual time.
 func (t *timers) top(now time.Duration) (slot int32, at time.Duration, seq uint64, ok bool) {
 	w := t.wheelMin(now)
-	f := t.far.top()
+	f := t.farMin()
 	switch {
 	case w >= 0 && (f == nil || t.slots[w].before(&tslot{at: f.at, seq: f.seq})):
 		x := &t.slots[w]
 		return w, x.at, x.seq, true
 	case f != nil:
-		return f.slot, f.at, f.seq, true
+		return f.arg, f.at, f.seq, true
 	}
 	return -1, 0, 0, false
+}
+
+// farMin returns the earliest far timer still armed, or nil, dropping the
+// stale entries before it.
+func (t *timers) farMin() *event {
+	for t.far.len() > 0 {
+		e := t.far.top()
+		if x := &t.slots[e.arg]; x.where == onFar && x.seq == e.seq {
+			return e
+		}
+		t.far.pop()
+	}
+	return nil
 }
 
 // wheelMin returns the earliest slot on the wheel, or -1. Every slot on the
@@ -176,126 +192,4 @@ func (t *timers) seqOf(slot int32) uint64 {
 		return 0
 	}
 	return t.slots[slot].seq
-}
-
-// farHeap holds the timers armed beyond the wheel's span. It is a 4-ary
-// min-heap whose entries carry their key, so a sift compares adjacent
-// entries; pos maps a slot to its entry.
-type farHeap struct {
-	heap []tentry
-	pos  []int32 // index in heap, or -1 when not armed
-}
-
-type tentry struct {
-	at   time.Duration
-	seq  uint64
-	slot int32
-}
-
-func (e *tentry) before(f *tentry) bool {
-	if e.at != f.at {
-		return e.at < f.at
-	}
-	return e.seq < f.seq
-}
-
-func newFarHeap(n int) *farHeap {
-	t := &farHeap{pos: make([]int32, n)}
-	for i := range t.pos {
-		t.pos[i] = -1
-	}
-	return t
-}
-
-// place puts e at index i and records where its slot is.
-func (t *farHeap) place(i int, e tentry) {
-	t.heap[i] = e
-	t.pos[e.slot] = int32(i)
-}
-
-// up moves e, destined for index i, towards the root.
-func (t *farHeap) up(i int, e tentry) {
-	h := t.heap
-	for i > 0 {
-		p := (i - 1) / 4
-		if !e.before(&h[p]) {
-			break
-		}
-		t.place(i, h[p])
-		i = p
-	}
-	t.place(i, e)
-}
-
-// down moves e, destined for index i, towards the leaves, and reports
-// whether it moved.
-func (t *farHeap) down(i int, e tentry) bool {
-	h := t.heap
-	i0, n := i, len(h)
-	for {
-		c := 4*i + 1
-		if c >= n {
-			break
-		}
-		m := c
-		for j := c + 1; j < c+4 && j < n; j++ {
-			if h[j].before(&h[m]) {
-				m = j
-			}
-		}
-		if !h[m].before(&e) {
-			break
-		}
-		t.place(i, h[m])
-		i = m
-	}
-	t.place(i, e)
-	return i != i0
-}
-
-// set arms slot for at; seq breaks ties between equal instants.
-func (t *farHeap) set(slot int32, at time.Duration, seq uint64) {
-	e := tentry{at: at, seq: seq, slot: slot}
-	if p := int(t.pos[slot]); p >= 0 {
-		if !t.down(p, e) {
-			t.up(p, e)
-		}
-		return
-	}
-	t.heap = append(t.heap, e)
-	t.up(len(t.heap)-1, e)
-}
-
-// stop disarms slot.
-func (t *farHeap) stop(slot int32) {
-	p := int(t.pos[slot])
-	if p < 0 {
-		return
-	}
-	t.pos[slot] = -1
-	last := len(t.heap) - 1
-	e := t.heap[last]
-	t.heap = t.heap[:last]
-	if p != last {
-		if !t.down(p, e) {
-			t.up(p, e)
-		}
-	}
-}
-
-// top returns the earliest armed entry, or nil.
-func (t *farHeap) top() *tentry {
-	if len(t.heap) == 0 {
-		return nil
-	}
-	return &t.heap[0]
-}
-
-// seqOf returns the sequence number slot is armed with, or 0 when it is not
-// armed.
-func (t *farHeap) seqOf(slot int32) uint64 {
-	if p := t.pos[slot]; p >= 0 {
-		return t.heap[p].seq
-	}
-	return 0
 }
