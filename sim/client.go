@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"time"
+	"unsafe"
 
 	"github.com/sessionkit/sessionkit/core"
 	"github.com/sessionkit/sessionkit/core/liveness"
@@ -53,9 +54,6 @@ type shown struct {
 	what string
 }
 
-// clientPad pads a client to a multiple of 128 bytes (TestClientLayout).
-const clientPad = 16
-
 // client is one simulated user with one browser tab: it obtains sessions,
 // connects, keeps alive with the real liveness.Client, types, saves its
 // form, and reacts to what the service and the network do to it.
@@ -65,7 +63,16 @@ const clientPad = 16
 // and the random sources are held by value, so that a keepalive touches a
 // few adjacent cache lines of one client rather than five objects spread
 // over the heap: with 10,000 clients, those misses were most of the cost.
+// A client is padded to a multiple of 128 bytes so that, in Sim.cl, each
+// one's first four lines are two aligned pairs, which processors fetch
+// together (TestClientLayout).
 type client struct {
+	clientData
+	_ [(128 - unsafe.Sizeof(clientData{})%128) % 128]byte
+}
+
+// clientData is what a client holds; see client.
+type clientData struct {
 	// First cache line: what every keepalive, answer and probe reads.
 	s        *Sim
 	idx      int32
@@ -124,11 +131,6 @@ type client struct {
 	faults  int
 	cleanAt time.Duration
 	shows   []shown
-
-	// Pad to a multiple of 128 bytes so that, in Sim.cl, each client's
-	// first four lines are two aligned pairs, which processors fetch
-	// together (TestClientLayout).
-	_ [clientPad]byte
 }
 
 // initClient sets up client idx of s in place (it must not move
@@ -139,7 +141,7 @@ func initClient(c *client, s *Sim, idx int32, spec *ClientSpec) {
 	h := fnv.New64a()
 	h.Write([]byte(spec.Name))
 	k := h.Sum64()
-	*c = client{s: s, idx: idx, name: spec.Name, spec: spec, sess: -1, cleanAt: -s.settleFor()}
+	*c = client{clientData: clientData{s: s, idx: idx, name: spec.Name, spec: spec, sess: -1, cleanAt: -s.settleFor()}}
 	c.rpcg.Seed(s.seed, k)
 	c.npcg.Seed(s.seed^0x9e3779b97f4a7c15, k)
 	c.rng = *rand.New(&c.rpcg)

@@ -287,7 +287,8 @@ func (v *server) conn(e *event) *sconn {
 func (v *server) heard(c *sconn) { v.heardID(c, c.id) }
 
 // heardID is heard for a caller that knows c's ID: it only writes to c,
-// which a processor does without waiting for c's cache line.
+// and a write to a line not in cache does not hold up the processor the way
+// a read does.
 func (v *server) heardID(c *sconn, id liveness.ConnID) {
 	c.lastHeard = v.s.now
 	v.hearings.push(c, v.s.now)
@@ -408,6 +409,9 @@ func (v *server) sweep() {
 // checkSilent is the dead-link oracle, run at every sweep tick: a
 // connection silent for the liveness timeout must have been let go. The
 // oldest hearing still current belongs to the most silent open connection.
+// A silence is reported once: its hearing then leaves the queue, so that a
+// run that goes on after a failure (KeepGoing) does not pile up hearings
+// behind it.
 func (v *server) checkSilent() {
 	s := v.s
 	for v.hearings.len() > 0 {
@@ -420,6 +424,7 @@ func (v *server) checkSilent() {
 		if limit := c.lastHeard + s.p.KeepAlive.LivenessTimeout + svcCoalesce; s.now > limit {
 			s.fail("link.undetected", s.clients[c.client], c.sess, "the connection has been silent since %s, over the liveness timeout %s, and is still open",
 				stamp(c.lastHeard), s.p.KeepAlive.LivenessTimeout)
+			v.hearings.pop()
 		}
 		return
 	}

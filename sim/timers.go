@@ -14,8 +14,9 @@ import (
 // timing wheel: one bucket per 4.2 ms of virtual time, each a list of
 // slots, and a bitmap of the buckets in use. Arming, re-arming and stopping
 // are O(1), and the earliest timer is found from the bitmap and the few
-// slots of one bucket. Timers further away, which are few, go to the
-// event heap (queue) and are dropped lazily when re-armed. Order is exact
+// slots of one bucket. Timers further away, which are few, go to a heap of
+// events of their own (a queue), where re-arming or stopping one leaves a
+// stale entry that is dropped when it comes first. Order is exact
 // (time, then sequence number), as with a heap alone: the wheel only
 // narrows where to look.
 //
