@@ -268,6 +268,10 @@ type Sim struct {
 	tl       *timeline
 	lastProg time.Duration
 	wall     time.Time
+
+	// afterEvent, when set (by tests of this package), runs after every
+	// event.
+	afterEvent func()
 }
 
 func newSim(ctx context.Context, sc *Scenario, opt Options) (*Sim, error) {
@@ -394,6 +398,9 @@ func (s *Sim) run() *Report {
 			if s.t.seqOf(src) == seq {
 				s.t.stop(src)
 			}
+		}
+		if s.afterEvent != nil {
+			s.afterEvent()
 		}
 		if s.now-s.lastProg >= time.Hour && s.opt.Progress != nil {
 			s.lastProg = s.now
