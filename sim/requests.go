@@ -26,13 +26,13 @@ func (v *server) receive(e *event) {
 	case opKeepalive:
 		v.keepalive(c, e)
 	case opProbeReply:
-		if sc := v.conn(e); sc != nil {
-			v.heard(sc)
+		if sc, _ := v.conn(e); sc != nil {
+			v.heard(sc, e)
 		} else {
 			v.reset(c, e)
 		}
 	case opBye:
-		if sc := v.conn(e); sc != nil {
+		if sc, _ := v.conn(e); sc != nil {
 			s.log.add(s.now, c.idx, sc.sess, "service sees the connection close")
 			v.detach(sc, core.ReasonConnectionLost)
 		}
@@ -41,32 +41,24 @@ func (v *server) receive(e *event) {
 	case opConnect:
 		v.connect(c, e)
 	default:
-		sc := v.conn(e)
+		sc, _ := v.conn(e)
 		if sc == nil {
 			v.reset(c, e)
 			return
 		}
-		v.heard(sc)
+		v.heard(sc, e)
 		v.connRequest(c, sc, e)
 	}
 }
 
 func (v *server) keepalive(c *client, e *event) {
 	s := v.s
-	var sc *sconn
-	var sess int32
-	if c.conn != nil && c.connGen == e.gen {
-		// The hot path: the client's current connection, found without
-		// reading the connection.
-		sc, sess = c.conn, c.connSess
-		v.heardID(sc, connID(c.idx, e.gen))
-	} else if sc = v.conn(e); sc != nil {
-		sess = sc.sess
-		v.heard(sc)
-	} else {
+	sc, sess := v.conn(e)
+	if sc == nil {
 		v.reset(c, e)
 		return
 	}
+	v.heard(sc, e)
 	x := &s.mdl.sess[sess]
 	s.stats.ManagerCalls++
 	st, err := v.m.KeepAlive(s.ctx, x.id)
@@ -74,7 +66,7 @@ func (v *server) keepalive(c *client, e *event) {
 		s.mdl.keepalive(sess, st)
 		if !s.muts.dropAcks {
 			if s.log.all() {
-				s.log.add(s.now, c.idx, sc.sess, "service answers keepalive %d", e.n)
+				s.log.add(s.now, c.idx, sess, "service answers keepalive %d", e.n)
 			}
 			s.send(c, toClient, event{op: opAck, gen: e.gen, n: e.n})
 		}

@@ -53,7 +53,7 @@ type server struct {
 	sub      *core.Subscription
 	svc      serviceMachine
 	conns    map[liveness.ConnID]*sconn
-	// heard records, in order, when each connection was heard, for the
+	// hearings records, in order, when each connection was heard, for the
 	// dead-link oracle; entries overtaken by a later hearing are skipped.
 	hearings fifo
 
@@ -272,27 +272,27 @@ func (v *server) detach(c *sconn, why core.Reason) {
 	}
 }
 
-func (v *server) conn(e *event) *sconn {
+// conn returns the open connection e came on and its session, or nil. The
+// client's copy of its current connection answers first, so that the hot
+// path reads no connection.
+func (v *server) conn(e *event) (*sconn, int32) {
 	if cl := &v.s.cl[e.client]; cl.conn != nil && cl.connGen == e.gen {
-		return cl.conn
+		return cl.conn, cl.connSess
 	}
 	c := v.conns[connID(e.client, e.gen)]
 	if c == nil || !c.open {
-		return nil
+		return nil, -1
 	}
-	return c
+	return c, c.sess
 }
 
-// heard records a message from c.
-func (v *server) heard(c *sconn) { v.heardID(c, c.id) }
-
-// heardID is heard for a caller that knows c's ID: it only writes to c,
-// and a write to a line not in cache does not hold up the processor the way
-// a read does.
-func (v *server) heardID(c *sconn, id liveness.ConnID) {
+// heard records a message e on c. It only writes to c (its ID comes from
+// e), and a write to a line not in cache does not hold up the processor
+// the way a read does.
+func (v *server) heard(c *sconn, e *event) {
 	c.lastHeard = v.s.now
 	v.hearings.push(c, v.s.now)
-	v.svc.Heard(id, v.s.wallNow())
+	v.svc.Heard(connID(e.client, e.gen), v.s.wallNow())
 }
 
 func (v *server) reply(c *client, e *event, p *payload) {

@@ -81,7 +81,7 @@ func (a *tslot) before(b *tslot) bool {
 // set arms slot for at, where now <= at is the current virtual time; seq
 // breaks ties between equal instants.
 func (t *timers) set(slot int32, at time.Duration, seq uint64, now time.Duration) {
-	t.remove(slot)
+	t.stop(slot)
 	x := &t.slots[slot]
 	x.at, x.seq = at, seq
 	if bucketOf(at)-bucketOf(now) >= wheelSize-1 {
@@ -103,9 +103,7 @@ func (t *timers) set(slot int32, at time.Duration, seq uint64, now time.Duration
 }
 
 // stop disarms slot.
-func (t *timers) stop(slot int32) { t.remove(slot) }
-
-func (t *timers) remove(slot int32) {
+func (t *timers) stop(slot int32) {
 	x := &t.slots[slot]
 	switch x.where {
 	case onFar:
